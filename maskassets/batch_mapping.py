@@ -1,0 +1,66 @@
+"""Runs a Ray Data ``map_batches`` class over a stored parquet table and streams its output, in input
+order, into another parquet table: memory stays bounded by a few batches whatever the video's length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+import ray.data
+from upath import UPath
+
+from maskassets.parquet_datasource import StoredTableDatasource
+from maskassets.parquet_io import ParquetTableWriter
+from maskassets.storage import ArtifactStore
+
+#: Read tasks are light; asking no CPU for them keeps an actor pool that fills every CPU from starving
+#: the reads, which is how a pool of 2 on 2 CPUs deadlocks.
+_READ_TASK_CPUS = 0.0
+
+
+@dataclass(frozen=True)
+class ActorPoolSettings:
+    """How many actors run the batch class, what each reserves, and how many rows each call gets."""
+
+    batch_size: int = 4
+    pool_size: int = 0
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0
+
+    def resolved_pool_size(self) -> int:
+        """``pool_size``, or when 0 as many actors as the cluster's CPUs (or GPUs, when actors use GPUs) hold."""
+        if self.pool_size > 0:
+            return self.pool_size
+        resources = ray.cluster_resources()
+        if self.gpus_per_actor > 0:
+            return max(1, int(resources.get("GPU", 0) // self.gpus_per_actor))
+        return max(1, int(resources.get("CPU", 1) // max(self.cpus_per_actor, 1e-9)))
+
+
+def map_parquet_batches(
+    *,
+    store: ArtifactStore,
+    source: UPath,
+    writer: ParquetTableWriter,
+    batch_class: type,
+    constructor_kwargs: dict[str, Any],
+    pool: ActorPoolSettings,
+    columns: list[str],
+) -> int:
+    """Feed the parquet rows at ``source`` through ``batch_class`` on an actor pool; returns rows written."""
+    data_context = ray.data.DataContext.get_current()
+    data_context.execution_options.preserve_order = True
+    dataset = ray.data.read_datasource(StoredTableDatasource(store, source, columns), num_cpus=_READ_TASK_CPUS)
+    mapped = dataset.map_batches(
+        batch_class,
+        fn_constructor_kwargs=constructor_kwargs,
+        batch_size=pool.batch_size,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
+        num_cpus=pool.cpus_per_actor,
+        num_gpus=pool.gpus_per_actor,
+    )
+    for table in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
+        writer.write(table)
+    return writer.rows_written

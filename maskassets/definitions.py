@@ -1,0 +1,26 @@
+"""The one Definitions object that workspace.yaml, `dagster dev` and the CLI load."""
+
+import dagster as dg
+
+from maskassets.defs.assets.annotated_frames import annotated_frames
+from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.assets.model_checkpoint import model_checkpoint
+from maskassets.defs.assets.output_webm import output_webm
+from maskassets.defs.assets.source_videos import source_video
+from maskassets.defs.assets.video_frames import video_frames
+from maskassets.defs.jobs import video_pipeline_job
+from maskassets.defs.resources import resources_from_environment
+from maskassets.defs.sensors import new_videos_sensor
+
+
+def build_definitions() -> dg.Definitions:
+    """The definitions, with resources configured from the MASKASSETS_* variables set right now."""
+    return dg.Definitions(
+        assets=[source_video, model_checkpoint, video_frames, frame_predictions, annotated_frames, output_webm],
+        jobs=[video_pipeline_job],
+        sensors=[new_videos_sensor],
+        resources=resources_from_environment(),
+    )
+
+
+defs = build_definitions()

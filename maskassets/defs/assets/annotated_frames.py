@@ -1,0 +1,57 @@
+import dagster as dg
+
+from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.materialization import GROUP, materialize_or_reuse
+from maskassets.defs.partitions import video_partitions
+from maskassets.defs.resources import (
+    ArtifactStoreResource,
+    DetectorResource,
+    DrawingResource,
+    RayClusterResource,
+)
+from maskassets.stages import annotated_frames as stage
+from maskassets.stages import frame_predictions as predictions_stage
+from maskassets.stages import video_frames as frames_stage
+from maskassets.versions import fingerprint
+
+
+@dg.asset(
+    name=stage.STAGE,
+    partitions_def=video_partitions,
+    deps=[frame_predictions],
+    group_name=GROUP,
+    kinds={"ray", "opencv", "parquet"},
+    code_version=stage.CODE_VERSION,
+    description=(
+        "The frames with every detection above the threshold drawn: box outline and a 'class score' label on "
+        "a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."
+    ),
+)
+def annotated_frames(
+    context: dg.AssetExecutionContext,
+    artifacts: ArtifactStoreResource,
+    detector: DetectorResource,
+    drawing: DrawingResource,
+    ray_cluster: RayClusterResource,
+) -> dg.MaterializeResult:
+    store = artifacts.store()
+    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
+    predictions = store.require_manifest(predictions_stage.STAGE, context.partition_key)
+    version = fingerprint(
+        stage.STAGE, stage.CODE_VERSION, frames.version, predictions.version, drawing.results_fingerprint()
+    )
+
+    def build(staged):
+        ray_cluster.ensure_connected(context)
+        stage.annotate_frames(
+            store,
+            frames=frames,
+            predictions=predictions,
+            annotator=drawing.annotator(detector.class_names),
+            pool=drawing.pool(),
+            staged=staged,
+        )
+
+    return materialize_or_reuse(
+        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+    )

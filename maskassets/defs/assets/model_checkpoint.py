@@ -1,0 +1,34 @@
+import os
+import tempfile
+
+import dagster as dg
+
+from maskassets.defs.materialization import GROUP, materialize_or_reuse
+from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
+from maskassets.stages import model_checkpoint as stage
+
+
+@dg.asset(
+    name=stage.STAGE,
+    group_name=GROUP,
+    kinds={"pytorch"},
+    code_version=stage.CODE_VERSION,
+    description=(
+        "The detector checkpoint, copied from MASKASSETS_CHECKPOINT (a path, s3:// or https:// URI) into the "
+        "artifact store and proven to load into the configured architecture; its data version is its sha256."
+    ),
+)
+def model_checkpoint(
+    context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
+) -> dg.MaterializeResult:
+    uri = detector.checkpoint_uri
+    with tempfile.TemporaryDirectory(prefix="maskassets-checkpoint-") as scratch:
+        local_path = os.path.join(scratch, stage.CHECKPOINT_FILE)
+        sha256, size = stage.download_checkpoint(uri, local_path)
+        stage.verify_checkpoint(local_path, detector.spec(), name=uri)
+
+        def build(staged):
+            stage.store_checkpoint(local_path, staged)
+            staged.metadata.update({"source_uri": uri, "sha256": sha256, "bytes": size})
+
+        return materialize_or_reuse(context, artifacts.store(), stage=stage.STAGE, version=sha256, build=build)

@@ -1,0 +1,37 @@
+import dagster as dg
+
+from maskassets.defs.assets.source_videos import source_video
+from maskassets.defs.materialization import GROUP, materialize_or_reuse
+from maskassets.defs.partitions import video_partitions
+from maskassets.defs.resources import ArtifactStoreResource, VideoFolderResource
+from maskassets.sources import content_fingerprint
+from maskassets.stages import video_frames as stage
+from maskassets.versions import fingerprint
+
+
+@dg.asset(
+    name=stage.STAGE,
+    partitions_def=video_partitions,
+    deps=[source_video],
+    group_name=GROUP,
+    kinds={"pyav", "parquet"},
+    code_version=stage.CODE_VERSION,
+    description=(
+        "Every decoded frame of the video as lossless PNG in parquet, with frame_index, presentation time, "
+        "width and height; decoded with PyAV one row group at a time."
+    ),
+)
+def video_frames(
+    context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, videos: VideoFolderResource
+) -> dg.MaterializeResult:
+    store = artifacts.store()
+    source = videos.folder().resolve(context.partition_key)
+    version = fingerprint(stage.STAGE, stage.CODE_VERSION, content_fingerprint(source.path))
+
+    def build(staged):
+        staged.metadata["source_uri"] = source.uri
+        stage.extract_frames(store, source.path, staged)
+
+    return materialize_or_reuse(
+        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+    )

@@ -1,0 +1,4 @@
+import dagster as dg
+
+#: One partition per source video; keys come from maskassets.partition_keys.
+video_partitions = dg.DynamicPartitionsDefinition(name="videos")

@@ -1,0 +1,187 @@
+"""The resources every asset uses, bound here, in one place, to MASKASSETS_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import dagster as dg
+import ray
+from dagster_ray import Lifecycle, LocalRay
+from pydantic import Field
+
+from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
+from maskassets.batch_mapping import ActorPoolSettings
+from maskassets.model import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec
+from maskassets.sources import VideoFolder
+from maskassets.stages.output_webm import EncoderSettings
+from maskassets.storage import ArtifactStore
+from maskassets.versions import fingerprint
+
+DEFAULT_CHECKPOINT_URI = "s3://face-masks-data/finetuned-models/fasterrcnn_model_mask_detection.pth"
+
+
+class ArtifactStoreResource(dg.ConfigurableResource):
+    """Where every stage's artifacts live: a local folder or an s3://bucket/prefix."""
+
+    root: str = "artifacts"
+
+    def store(self) -> ArtifactStore:
+        return ArtifactStore(self.root)
+
+
+class VideoFolderResource(dg.ConfigurableResource):
+    """The folder or s3:// prefix watched for videos."""
+
+    location: str = "videos"
+
+    def folder(self) -> VideoFolder:
+        return VideoFolder(self.location)
+
+
+class DetectorResource(dg.ConfigurableResource):
+    """The checkpoint, the model settings that decide its detections, and how inference is spread on Ray."""
+
+    checkpoint_uri: str = DEFAULT_CHECKPOINT_URI
+    architecture: str = DEFAULT_ARCHITECTURE
+    class_names: list[str] = Field(default_factory=lambda: list(DEFAULT_CLASS_NAMES), min_length=2)
+    min_size: int = Field(default=800, ge=32)
+    max_size: int = Field(default=1333, ge=32)
+    box_score_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
+    box_detections_per_img: int = Field(default=100, ge=1)
+    device: str = "auto"
+    batch_size: int = Field(default=4, ge=1)
+    pool_size: int = Field(default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster.")
+    cpus_per_actor: float = Field(default=1.0, gt=0)
+    gpus_per_actor: float = Field(default=0.0, ge=0)
+
+    def spec(self) -> DetectorSpec:
+        return DetectorSpec(
+            architecture=self.architecture,
+            class_names=tuple(self.class_names),
+            min_size=self.min_size,
+            max_size=self.max_size,
+            box_score_thresh=self.box_score_thresh,
+            box_detections_per_img=self.box_detections_per_img,
+        )
+
+    def pool(self) -> ActorPoolSettings:
+        return ActorPoolSettings(
+            batch_size=self.batch_size,
+            pool_size=self.pool_size,
+            cpus_per_actor=self.cpus_per_actor,
+            gpus_per_actor=self.gpus_per_actor,
+        )
+
+    def results_fingerprint(self) -> str:
+        """What decides the detections; batch and pool sizes only decide the speed."""
+        return fingerprint(self.spec().as_dict())
+
+
+class DrawingResource(dg.ConfigurableResource):
+    """How detections are drawn: the score threshold, colours and line width."""
+
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    line_width: int = Field(default=2, ge=1)
+    font_scale: float = Field(default=0.4, gt=0)
+    show_labels: bool = True
+    class_colors: dict[str, list[int]] = Field(
+        default_factory=lambda: {name: list(rgb) for name, rgb in DEFAULT_CLASS_COLORS.items()}
+    )
+    batch_size: int = Field(default=16, ge=1)
+
+    def annotator(self, class_names: list[str]) -> BoxAnnotator:
+        return BoxAnnotator(
+            class_names=class_names,
+            threshold=self.threshold,
+            class_colors={name: (rgb[0], rgb[1], rgb[2]) for name, rgb in self.class_colors.items()},
+            line_width=self.line_width,
+            font_scale=self.font_scale,
+            show_labels=self.show_labels,
+        )
+
+    def pool(self) -> ActorPoolSettings:
+        return ActorPoolSettings(batch_size=self.batch_size)
+
+    def results_fingerprint(self) -> str:
+        return fingerprint(self.threshold, self.line_width, self.font_scale, self.show_labels, self.class_colors)
+
+
+class EncoderResource(dg.ConfigurableResource):
+    """The WebM encoder: VP8 (the tutorial's) or VP9, and its constant-quality level."""
+
+    codec: Literal["vp8", "vp9"] = "vp8"
+    crf: int = Field(default=10, ge=4, le=63)
+    bitrate: int = Field(default=4_000_000, ge=100_000)
+
+    def settings(self) -> EncoderSettings:
+        return EncoderSettings(codec=self.codec, crf=self.crf, bitrate=self.bitrate)
+
+    def results_fingerprint(self) -> str:
+        return fingerprint(self.codec, self.crf, self.bitrate)
+
+
+class RayClusterResource(LocalRay):
+    """Starts a local Ray for the step, or joins a running cluster when ``address`` is set (for example
+    ``127.0.0.1:6379`` after ``ray start --head``). It connects only when a stage has work for Ray, so
+    a rerun that reuses every artifact starts no Ray at all."""
+
+    address: str | None = None
+    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(connect=False))
+
+    @property
+    def ray_address(self) -> str | None:  # type: ignore[override]
+        return self.address
+
+    def ensure_connected(self, context: dg.AssetExecutionContext) -> None:
+        if not ray.is_initialized():
+            self.connect(context)
+            self.on_connect(context)
+
+
+def _env(name: str, default: str) -> str:
+    return dg.EnvVar(f"MASKASSETS_{name}").get_value(default) or default
+
+
+def _env_number(name: str, default: float, kind: type = int) -> float:
+    text = _env(name, str(default))
+    try:
+        return kind(text)
+    except ValueError as error:
+        raise ValueError(f"MASKASSETS_{name}={text!r} is not a valid {kind.__name__}; unset it or fix it.") from error
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> list[str]:
+    return [part.strip() for part in _env(name, ",".join(default)).split(",") if part.strip()]
+
+
+def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
+    """Every resource, configured from MASKASSETS_* variables (README lists them) or the defaults."""
+    ray_address = _env("RAY_ADDRESS", "")
+    ray_cpus = _env("RAY_NUM_CPUS", "")
+    return {
+        "artifacts": ArtifactStoreResource(root=_env("ARTIFACTS", "artifacts")),
+        "videos": VideoFolderResource(location=_env("VIDEOS", "videos")),
+        "detector": DetectorResource(
+            checkpoint_uri=_env("CHECKPOINT", DEFAULT_CHECKPOINT_URI),
+            architecture=_env("ARCHITECTURE", DEFAULT_ARCHITECTURE),
+            class_names=_env_list("CLASS_NAMES", DEFAULT_CLASS_NAMES),
+            min_size=_env_number("MIN_SIZE", 800),
+            max_size=_env_number("MAX_SIZE", 1333),
+            box_score_thresh=_env_number("BOX_SCORE_THRESH", 0.05, float),
+            box_detections_per_img=_env_number("DETECTIONS_PER_IMAGE", 100),
+            device=_env("DEVICE", "auto"),
+            batch_size=_env_number("BATCH_SIZE", 4),
+            pool_size=_env_number("POOL_SIZE", 0),
+            cpus_per_actor=_env_number("CPUS_PER_ACTOR", 1.0, float),
+            gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float),
+        ),
+        "drawing": DrawingResource(
+            threshold=_env_number("THRESHOLD", 0.5, float),
+            line_width=_env_number("LINE_WIDTH", 2),
+        ),
+        "encoder": EncoderResource(codec=_env("CODEC", "vp8"), crf=_env_number("CRF", 10)),
+        "ray_cluster": RayClusterResource(
+            address=ray_address or None,
+            ray_init_options={"num_cpus": int(_env_number("RAY_NUM_CPUS", 0))} if ray_cpus else {},
+        ),
+    }

@@ -1,0 +1,90 @@
+"""Build a torchvision detector by name and load a checkpoint into it safely."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+import torch
+import torchvision
+
+DEFAULT_ARCHITECTURE = "fasterrcnn_resnet50_fpn"
+DEFAULT_CLASS_NAMES = ("background", "with_mask", "without_mask", "mask_weared_incorrect")
+_STATE_DICT_WRAPPER_KEYS = ("model", "state_dict", "model_state_dict")
+
+
+class CheckpointError(ValueError):
+    """The checkpoint cannot be loaded into the configured detector."""
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything that decides what a detector computes from a checkpoint."""
+
+    architecture: str = DEFAULT_ARCHITECTURE
+    class_names: tuple[str, ...] = DEFAULT_CLASS_NAMES
+    min_size: int = 800
+    max_size: int = 1333
+    box_score_thresh: float = 0.05
+    box_detections_per_img: int = 100
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_detector(spec: DetectorSpec) -> torch.nn.Module:
+    """An untrained detector of ``spec``'s architecture; nothing is downloaded."""
+    return torchvision.models.get_model(
+        spec.architecture,
+        weights=None,
+        weights_backbone=None,
+        num_classes=len(spec.class_names),
+        min_size=spec.min_size,
+        max_size=spec.max_size,
+        box_score_thresh=spec.box_score_thresh,
+        box_detections_per_img=spec.box_detections_per_img,
+    )
+
+
+def read_state_dict(source: str | IO[bytes], *, name: str) -> dict[str, torch.Tensor]:
+    """Read a state dict with ``weights_only=True``: a checkpoint that would run code is refused."""
+    try:
+        loaded = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(
+            f"{name} is not a loadable PyTorch checkpoint ({type(error).__name__}: {_first_line(error)}). "
+            "Save it with torch.save(model.state_dict(), path); whole pickled models are refused because "
+            "loading them can run arbitrary code."
+        ) from error
+    if isinstance(loaded, dict):
+        for key in _STATE_DICT_WRAPPER_KEYS:
+            if isinstance(loaded.get(key), dict):
+                loaded = loaded[key]
+                break
+    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise CheckpointError(f"{name} holds no state dict of tensors; save it with torch.save(model.state_dict()).")
+    return loaded
+
+
+def load_detector(spec: DetectorSpec, state_dict: dict[str, torch.Tensor], *, name: str) -> torch.nn.Module:
+    """``spec``'s detector with ``state_dict`` loaded, in eval mode; a mismatch is a CheckpointError."""
+    model = build_detector(spec)
+    classifier = state_dict.get("roi_heads.box_predictor.cls_score.weight")
+    if classifier is not None and classifier.shape[0] != len(spec.class_names):
+        raise CheckpointError(
+            f"{name} was trained for {classifier.shape[0]} classes but {len(spec.class_names)} are configured "
+            f"({', '.join(spec.class_names)}); set the class names to the checkpoint's classes."
+        )
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{name} does not fit {spec.architecture} with {len(spec.class_names)} classes "
+            f"({_first_line(error)}); set the architecture the checkpoint was trained with."
+        ) from error
+    return model.eval()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__

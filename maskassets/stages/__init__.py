@@ -1,0 +1,1 @@
+"""The work of each asset, as plain functions over the artifact store (no Dagster here)."""

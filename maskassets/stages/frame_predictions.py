@@ -1,0 +1,75 @@
+"""Run the detector over a video's stored frames with Ray Data and store every detection it returns."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from upath import UPath
+
+from maskassets import schema
+from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
+from maskassets.model import DetectorSpec
+from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
+from maskassets.predictor import FrameDetector
+from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
+from maskassets.stages.video_frames import FRAMES_FILE
+from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+
+STAGE = "frame_predictions"
+CODE_VERSION = "1"
+PREDICTIONS_FILE = "predictions.parquet"
+
+
+def predict_frames(
+    store: ArtifactStore,
+    *,
+    frames: Manifest,
+    checkpoint: Manifest,
+    spec: DetectorSpec,
+    pool: ActorPoolSettings,
+    device: str,
+    staged: StagedArtifact,
+) -> dict:
+    started = time.perf_counter()
+    target = staged.path(PREDICTIONS_FILE)
+    with ParquetTableWriter(store, target, schema.FRAME_PREDICTIONS_SCHEMA) as writer:
+        map_parquet_batches(
+            store=store,
+            source=store.artifact_path(frames, FRAMES_FILE),
+            writer=writer,
+            batch_class=FrameDetector,
+            constructor_kwargs={
+                "checkpoint_uri": str(store.artifact_path(checkpoint, CHECKPOINT_FILE)),
+                "spec": spec,
+                "device": device,
+                "torch_threads": max(1, int(pool.cpus_per_actor)),
+            },
+            pool=pool,
+            columns=[schema.FRAME_INDEX, schema.IMAGE],
+        )
+    elapsed = time.perf_counter() - started
+    summary = {
+        "frame_count": writer.rows_written,
+        "seconds": round(elapsed, 3),
+        "frames_per_second": round(writer.rows_written / elapsed, 3) if elapsed else None,
+        "inference_runs": 1,
+    }
+    summary.update(class_summary(store, target))
+    staged.metadata.update(summary)
+    return summary
+
+
+def class_summary(store: ArtifactStore, predictions_path: UPath) -> dict:
+    """Per class: the stored detections and the frames with at least one."""
+    detections: Counter[str] = Counter()
+    frames_with: Counter[str] = Counter()
+    for batch in iter_parquet_batches(store, predictions_path, columns=[schema.CLASS_NAMES]):
+        for names in batch.column(0).to_pylist():
+            detections.update(names)
+            frames_with.update(set(names))
+    return {
+        "detections": sum(detections.values()),
+        "detections_per_class": dict(sorted(detections.items())),
+        "frames_with_class": dict(sorted(frames_with.items())),
+    }

@@ -1,0 +1,65 @@
+"""Fetch the checkpoint from its URI (local, s3://, https://) into the store and prove it loads."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import smart_open
+from botocore import UNSIGNED
+from botocore.config import Config
+
+from maskassets.model import DetectorSpec, load_detector, read_state_dict
+from maskassets.storage import StagedArtifact
+
+STAGE = "model_checkpoint"
+CODE_VERSION = "1"
+CHECKPOINT_FILE = "checkpoint.pt"
+_COPY_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def download_checkpoint(uri: str, local_path: str) -> tuple[str, int]:
+    """Copy ``uri`` to ``local_path``; returns the file's sha256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    with _open_source(uri) as source, open(local_path, "wb") as sink:
+        while chunk := source.read(_COPY_CHUNK_BYTES):
+            digest.update(chunk)
+            sink.write(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def verify_checkpoint(local_path: str, spec: DetectorSpec, *, name: str) -> None:
+    """Raise a CheckpointError unless the file loads into ``spec``'s detector."""
+    with open(local_path, "rb") as stream:
+        load_detector(spec, read_state_dict(stream, name=name), name=name)
+
+
+def store_checkpoint(local_path: str, staged: StagedArtifact) -> None:
+    target = staged.path(CHECKPOINT_FILE)
+    target.fs.put_file(local_path, target.path)
+
+
+def _open_source(uri: str) -> Any:
+    if not uri:
+        raise ValueError("No checkpoint URI is configured; set MASKASSETS_CHECKPOINT to a path, s3:// or https:// URI.")
+    try:
+        if uri.startswith("s3://"):
+            return smart_open.open(uri, "rb", transport_params={"client": _s3_client()})
+        return smart_open.open(uri, "rb", compression="disable")
+    except (FileNotFoundError, OSError, botocore.exceptions.ClientError) as error:
+        raise FileNotFoundError(
+            f"The checkpoint {uri} cannot be read ({error}); check the URI and your access to it "
+            "(MASKASSETS_CHECKPOINT, AWS credentials or AWS_ENDPOINT_URL)."
+        ) from error
+
+
+def _s3_client() -> Any:
+    """A client from the standard AWS credential chain, or an unsigned one for public buckets."""
+    session = boto3.Session()
+    if session.get_credentials() is None:
+        return session.client("s3", config=Config(signature_version=UNSIGNED))
+    return session.client("s3")

@@ -1,0 +1,77 @@
+"""Decode a source video into the video_frames parquet table, streaming a row group at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from itertools import islice
+
+import pyarrow as pa
+from upath import UPath
+
+from maskassets import schema
+from maskassets.frame_codec import encode_frame
+from maskassets.parquet_io import ParquetTableWriter
+from maskassets.storage import ArtifactStore, StagedArtifact
+from maskassets.video import DecodedFrame, VideoInfo, iter_frames
+
+STAGE = "video_frames"
+CODE_VERSION = "1"
+FRAMES_FILE = "frames.parquet"
+_FRAMES_PER_ROW_GROUP = 32
+
+
+@dataclass(frozen=True)
+class FramesSummary:
+    frame_count: int
+    fps: float
+    duration_seconds: float
+    width: int
+    height: int
+    codec: str
+    source_bytes: int
+    parquet_bytes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def extract_frames(store: ArtifactStore, source: UPath, staged: StagedArtifact) -> FramesSummary:
+    info = VideoInfo.from_path(source)
+    target = staged.path(FRAMES_FILE)
+    with ParquetTableWriter(store, target, schema.VIDEO_FRAMES_SCHEMA) as writer:
+        for chunk in _chunks(iter_frames(source), _FRAMES_PER_ROW_GROUP):
+            writer.write(_frames_table(chunk))
+    if writer.rows_written == 0:
+        raise ValueError(f"{source} holds no decodable video frame; check that it plays, or remove it.")
+    summary = FramesSummary(
+        frame_count=writer.rows_written,
+        fps=info.fps,
+        duration_seconds=info.duration_seconds,
+        width=info.width,
+        height=info.height,
+        codec=info.codec,
+        source_bytes=info.size_bytes,
+        parquet_bytes=target.fs.size(target.path),
+    )
+    staged.metadata.update(summary.as_dict())
+    return summary
+
+
+def _frames_table(frames: tuple[DecodedFrame, ...]) -> pa.Table:
+    return pa.Table.from_pydict(
+        {
+            schema.FRAME_INDEX: [frame.index for frame in frames],
+            schema.PTS_SECONDS: [frame.pts_seconds for frame in frames],
+            schema.WIDTH: [frame.rgb.shape[1] for frame in frames],
+            schema.HEIGHT: [frame.rgb.shape[0] for frame in frames],
+            schema.IMAGE: [encode_frame(frame.rgb) for frame in frames],
+        },
+        schema=schema.VIDEO_FRAMES_SCHEMA,
+    )
+
+
+def _chunks(frames: Iterable[DecodedFrame], size: int) -> Iterator[tuple[DecodedFrame, ...]]:
+    iterator = iter(frames)
+    while chunk := tuple(islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,146 @@
+"""The artifact store: one root (a local folder or ``s3://bucket/prefix``) laid out as
+``<root>/<stage>/<partition>/``, where a stage's files become visible only once completely written.
+
+Each commit writes into a fresh ``v-<version>-<nonce>/`` folder and then replaces ``manifest.json``,
+the one file readers trust, in a single atomic step (``os.replace`` locally, one PUT on S3). A writer
+killed half-way leaves an unreferenced folder, never a half-written artifact that a reader would use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.fs
+from fsspec.implementations.local import LocalFileSystem
+from upath import UPath
+
+MANIFEST_NAME = "manifest.json"
+UNPARTITIONED = "_all"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a committed artifact holds and which inputs made it."""
+
+    stage: str
+    partition: str
+    version: str
+    directory: str
+    files: list[str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        return cls(**json.loads(text))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+@dataclass
+class StagedArtifact:
+    """A folder being written; its files are registered by name and committed together."""
+
+    directory: UPath
+    files: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def path(self, name: str) -> UPath:
+        if name not in self.files:
+            self.files.append(name)
+        return self.directory / name
+
+
+class ArtifactStore:
+    """Reads and atomically commits per-stage, per-partition artifacts under one root."""
+
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
+        if "://" not in root:
+            root = os.path.abspath(os.path.expanduser(root))
+        self.root = UPath(root, **(storage_options or {}))
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.root.fs, LocalFileSystem)
+
+    def stage_dir(self, stage: str, partition: str | None = None) -> UPath:
+        return self.root / stage / (partition or UNPARTITIONED)
+
+    def read_manifest(self, stage: str, partition: str | None = None) -> Manifest | None:
+        manifest_path = self.stage_dir(stage, partition) / MANIFEST_NAME
+        if not manifest_path.exists():
+            return None
+        return Manifest.from_json(manifest_path.read_text())
+
+    def require_manifest(self, stage: str, partition: str | None = None) -> Manifest:
+        manifest = self.read_manifest(stage, partition)
+        if manifest is None:
+            where = f"partition '{partition}'" if partition else "this deployment"
+            raise FileNotFoundError(
+                f"No committed '{stage}' artifact for {where} under {self.root}; "
+                f"materialize '{stage}' first (for example with --select '*{stage}')."
+            )
+        return manifest
+
+    def artifact_path(self, manifest: Manifest, name: str) -> UPath:
+        return self.stage_dir(manifest.stage, manifest.partition) / manifest.directory / name
+
+    def is_complete(self, manifest: Manifest) -> bool:
+        return all(self.artifact_path(manifest, name).exists() for name in manifest.files)
+
+    @contextmanager
+    def commit(self, stage: str, partition: str | None, *, version: str) -> Iterator[StagedArtifact]:
+        """Yield a staging folder; on a clean exit publish it as the stage's artifact, else remove it."""
+        stage_dir = self.stage_dir(stage, partition)
+        directory = f"v-{version}-{uuid.uuid4().hex[:8]}"
+        staged = StagedArtifact(directory=stage_dir / directory)
+        staged.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            yield staged
+            missing = [name for name in staged.files if not (staged.directory / name).exists()]
+            if missing:
+                raise RuntimeError(f"'{stage}' did not write {missing} before committing")
+            previous = self.read_manifest(stage, partition)
+            manifest = Manifest(
+                stage=stage,
+                partition=partition or UNPARTITIONED,
+                version=version,
+                directory=directory,
+                files=list(staged.files),
+                metadata=staged.metadata,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            self._publish(stage_dir / MANIFEST_NAME, manifest.to_json())
+        except BaseException:
+            _remove_tree(staged.directory)
+            raise
+        if previous is not None and previous.directory != directory:
+            _remove_tree(stage_dir / previous.directory)
+
+    def _publish(self, manifest_path: UPath, text: str) -> None:
+        if self.is_local:
+            temporary = manifest_path.with_name(f".{MANIFEST_NAME}.{uuid.uuid4().hex}")
+            temporary.write_text(text)
+            os.replace(temporary.path, manifest_path.path)
+        else:
+            manifest_path.write_text(text)
+
+    def arrow_location(self, path: UPath) -> tuple[pyarrow.fs.FileSystem, str]:
+        """The pyarrow filesystem and in-filesystem path for ``path``, for parquet readers and writers."""
+        if self.is_local:
+            return pyarrow.fs.LocalFileSystem(), path.path
+        handler = pyarrow.fs.FSSpecHandler(path.fs)
+        return pyarrow.fs.PyFileSystem(handler), path.path
+
+
+def _remove_tree(directory: UPath) -> None:
+    if directory.exists():
+        directory.fs.rm(directory.path, recursive=True)

