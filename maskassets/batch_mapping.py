@@ -26,16 +26,23 @@ class ActorPoolSettings:
     batch_size: int = 4
     pool_size: int = 0
     cpus_per_actor: float = 1.0
-    gpus_per_actor: float = 0.0
+    gpus_per_actor: float | None = None
+
+    def resolved_gpus_per_actor(self) -> float:
+        """``gpus_per_actor``, or when unset one GPU per actor if the cluster has any, else none."""
+        if self.gpus_per_actor is not None:
+            return self.gpus_per_actor
+        return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
     def resolved_pool_size(self) -> int:
         """``pool_size``, or when 0 as many actors as the cluster's CPUs (or GPUs, when actors use GPUs) hold."""
         if self.pool_size > 0:
             return self.pool_size
         resources = ray.cluster_resources()
-        if self.gpus_per_actor > 0:
-            return max(1, int(resources.get("GPU", 0) // self.gpus_per_actor))
-        return max(1, int(resources.get("CPU", 1) // max(self.cpus_per_actor, 1e-9)))
+        gpus_per_actor = self.resolved_gpus_per_actor()
+        if gpus_per_actor > 0:
+            return max(1, int(resources.get("GPU", 0) // gpus_per_actor))
+        return max(1, int(resources.get("CPU", 1) // self.cpus_per_actor))
 
 
 def map_parquet_batches(
@@ -59,7 +66,7 @@ def map_parquet_batches(
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
         num_cpus=pool.cpus_per_actor,
-        num_gpus=pool.gpus_per_actor,
+        num_gpus=pool.resolved_gpus_per_actor(),
     )
     for table in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
         writer.write(table)

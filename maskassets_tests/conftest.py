@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pytest
+# Before anything imports Ray: keep every Ray process of the tests on loopback (on Linux Ray otherwise
+# swaps 127.0.0.1 for the host's address), and let the test cluster accept clients without a token.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+os.environ["RAY_AUTH_MODE"] = "disabled"
 
-from maskassets_tests.media import TEST_SPEC, save_random_checkpoint
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from maskassets_tests.media import TEST_SPEC, save_random_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,9 @@ class DetectorResource(dg.ConfigurableResource):
     batch_size: int = Field(default=4, ge=1)
     pool_size: int = Field(default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster.")
     cpus_per_actor: float = Field(default=1.0, gt=0)
-    gpus_per_actor: float = Field(default=0.0, ge=0)
+    gpus_per_actor: float | None = Field(
+        default=None, ge=0, description="GPUs each actor reserves; unset: 1 when the cluster has GPUs, else 0."
+    )
 
     def spec(self) -> DetectorSpec:
         return DetectorSpec(
@@ -100,7 +102,7 @@ class DrawingResource(dg.ConfigurableResource):
         )
 
     def pool(self) -> ActorPoolSettings:
-        return ActorPoolSettings(batch_size=self.batch_size)
+        return ActorPoolSettings(batch_size=self.batch_size, gpus_per_actor=0.0)
 
     def results_fingerprint(self) -> str:
         return fingerprint(self.threshold, self.line_width, self.font_scale, self.show_labels, self.class_colors)
@@ -158,6 +160,11 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
     """Every resource, configured from MASKASSETS_* variables (README lists them) or the defaults."""
     ray_address = _env("RAY_ADDRESS", "")
     ray_cpus = _env("RAY_NUM_CPUS", "")
+    if ray_address and ray_cpus:
+        raise ValueError(
+            "MASKASSETS_RAY_NUM_CPUS sizes a local Ray and cannot apply to the cluster at MASKASSETS_RAY_ADDRESS; "
+            "unset one of them."
+        )
     return {
         "artifacts": ArtifactStoreResource(root=_env("ARTIFACTS", "artifacts")),
         "videos": VideoFolderResource(location=_env("VIDEOS", "videos")),
@@ -173,7 +180,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             batch_size=_env_number("BATCH_SIZE", 4),
             pool_size=_env_number("POOL_SIZE", 0),
             cpus_per_actor=_env_number("CPUS_PER_ACTOR", 1.0, float),
-            gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float),
+            gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float) if _env("GPUS_PER_ACTOR", "") else None,
         ),
         "drawing": DrawingResource(
             threshold=_env_number("THRESHOLD", 0.5, float),

