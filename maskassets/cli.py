@@ -7,18 +7,68 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import dagster as dg
 
 from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
 
+STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm")
 _OVERRIDES = {
     "videos": "MASKASSETS_VIDEOS",
     "artifacts": "MASKASSETS_ARTIFACTS",
     "checkpoint": "MASKASSETS_CHECKPOINT",
 }
-_STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm")
+
+
+@dataclass
+class UpdateReport:
+    """Per video and stage: "built", "reused" or "not run"; failures and videos no longer present."""
+
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    new: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        lines = [f"{len(self.outcomes)} video(s); {len(self.new)} new"]
+        for key, stages in self.outcomes.items():
+            lines.append(f"{key}: " + ", ".join(f"{stage} {stages[stage]}" for stage in STAGES))
+            lines.extend(f"  FAILED {message}" for message in self.failures.get(key, []))
+        if self.gone:
+            lines.append(f"no longer in the folder (partitions and artifacts kept): {', '.join(self.gone)}")
+        lines.append(f"done: {len(self.outcomes) - len(self.failures)} up to date, {len(self.failures)} failed")
+        return lines
+
+
+def update_all(instance: dg.DagsterInstance) -> UpdateReport:
+    """Register every video as a partition and run the whole chain for each; unchanged stages are reused."""
+    defs = build_definitions()
+    videos = defs.resources["videos"].folder().list_videos()
+    registered = set(instance.get_dynamic_partitions(video_partitions.name))
+    report = UpdateReport(new=[key for key in videos if key not in registered], gone=sorted(registered - set(videos)))
+    if report.new:
+        instance.add_dynamic_partitions(video_partitions.name, report.new)
+    job = defs.resolve_job_def("video_pipeline")
+    for key in videos:
+        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        report.outcomes[key] = {stage: "not run" for stage in STAGES} | _stage_outcomes(result)
+        if not result.success:
+            report.failures[key] = [
+                f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+                for event in result.get_step_failure_events()
+            ]
+    return report
+
+
+def _stage_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    outcomes = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        reused = materialization.metadata["reused"].value
+        outcomes[materialization.asset_key.to_user_string()] = "reused" if reused else "built"
+    return outcomes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,39 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[variable] = getattr(args, option)
     os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
-    return update_all()
-
-
-def update_all() -> int:
-    instance = dg.DagsterInstance.get()
-    defs = build_definitions()
-    videos = defs.resources["videos"].folder().list_videos()
-    known = set(instance.get_dynamic_partitions(video_partitions.name))
-    new_keys = [key for key in videos if key not in known]
-    if new_keys:
-        instance.add_dynamic_partitions(video_partitions.name, new_keys)
-    print(f"{len(videos)} video(s) in {defs.resources['videos'].location}; {len(new_keys)} new")
-    job = defs.resolve_job_def("video_pipeline")
-    failures = 0
-    for key in videos:
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
-        outcome = _stage_outcomes(result)
-        if not result.success:
-            failures += 1
-        print(f"{key}: " + ", ".join(f"{stage} {outcome.get(stage, 'not run')}" for stage in _STAGES))
-        for event in result.get_step_failure_events():
-            print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}")
-    print(f"done: {len(videos) - failures} up to date, {failures} failed")
-    return 1 if failures else 0
-
-
-def _stage_outcomes(result) -> dict[str, str]:
-    outcomes = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        reused = materialization.metadata.get("reused")
-        outcomes[materialization.asset_key.to_user_string()] = "reused" if reused and reused.value else "built"
-    return outcomes
+    with dg.DagsterInstance.get() as instance:
+        report = update_all(instance)
+    print("\n".join(report.lines()))
+    return 1 if report.failures else 0
 
 
 if __name__ == "__main__":

@@ -8,18 +8,24 @@ from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.output_webm import output_webm
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.assets.video_frames import video_frames
+from maskassets.defs.automation import automation_sensor
+from maskassets.defs.code_versions import settings_fingerprints, with_settings_versions
 from maskassets.defs.jobs import video_pipeline_job
 from maskassets.defs.resources import resources_from_environment
 from maskassets.defs.sensors import new_videos_sensor
 
+BUILT_ASSETS = [model_checkpoint, video_frames, frame_predictions, annotated_frames, output_webm]
+
 
 def build_definitions() -> dg.Definitions:
     """The definitions, with resources configured from the MASKASSETS_* variables set right now."""
+    resources = resources_from_environment()
+    settings = settings_fingerprints(resources["detector"], resources["drawing"], resources["encoder"])
     return dg.Definitions(
-        assets=[source_video, model_checkpoint, video_frames, frame_predictions, annotated_frames, output_webm],
+        assets=[source_video, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
         jobs=[video_pipeline_job],
-        sensors=[new_videos_sensor],
-        resources=resources_from_environment(),
+        sensors=[new_videos_sensor, automation_sensor],
+        resources=resources,
     )
 
 

@@ -7,6 +7,8 @@ import pyarrow as pa
 
 from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
+from maskassets.defs.resources import VideoFolderResource
+from maskassets.defs.sensors import new_videos_sensor
 from maskassets.parquet_io import read_parquet_table
 from maskassets.storage import ArtifactStore
 
@@ -29,3 +31,35 @@ def reused_by_stage(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
 def stored_table(store: ArtifactStore, stage: str, partition: str, file_name: str) -> pa.Table:
     manifest = store.require_manifest(stage, partition)
     return read_parquet_table(store, store.artifact_path(manifest, file_name))
+
+
+def sensor_tick(instance: dg.DagsterInstance, folder: str, cursor: str | None) -> dg.SensorResult:
+    """One evaluation of the sensor, applied to the instance the way the sensor daemon applies it."""
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"videos": VideoFolderResource(location=folder)}
+    )
+    result = new_videos_sensor(context)
+    for request in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    return result
+
+
+def stale_statuses(instance: dg.DagsterInstance, partition: str) -> dict[str, str]:
+    """What the UI shows for one partition's video stages under the settings set right now."""
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._time import get_current_datetime
+
+    graph = build_definitions().resolve_asset_graph()
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    resolver = CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
+    return {
+        stage: resolver.get_status(dg.AssetKey(stage), partition).name
+        for stage in ("video_frames", "frame_predictions", "annotated_frames")
+    }

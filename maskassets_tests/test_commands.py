@@ -37,7 +37,7 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
     make_clip(videos / "second.mp4", frames=3)
 
     first = _run(["maskassets", "update"], cwd=tmp_path).stdout
-    assert "2 video(s)" in first and "2 new" in first
+    assert "2 video(s); 2 new" in first
     assert "first.mp4: model_checkpoint built, video_frames built, frame_predictions built" in first
     assert "second.mp4: model_checkpoint reused, video_frames built" in first
     assert "done: 2 up to date, 0 failed" in first

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import ray
 
 from maskassets_tests.media import make_clip
 from maskassets_tests.pipeline_run import register_and_run
@@ -48,6 +49,7 @@ def ray_head():
     try:
         yield address
     finally:
+        ray.shutdown()
         subprocess.run([ray_cli, "stop", "--force"], capture_output=True)
 
 

@@ -128,16 +128,22 @@ class RayClusterResource(LocalRay):
     a rerun that reuses every artifact starts no Ray at all."""
 
     address: str | None = None
-    lifecycle: Lifecycle = Field(default_factory=lambda: Lifecycle(connect=False))
 
     @property
     def ray_address(self) -> str | None:  # type: ignore[override]
         return self.address
 
     def ensure_connected(self, context: dg.AssetExecutionContext) -> None:
-        if not ray.is_initialized():
-            self.connect(context)
-            self.on_connect(context)
+        if ray.is_initialized():
+            if self.address is None or ray.get_runtime_context().gcs_address == self.address:
+                return
+            ray.shutdown()
+        self.connect(context)
+        self.on_connect(context)
+
+    def cleanup(self, context: dg.InitResourceContext, exception: BaseException | None) -> None:
+        """Keep the connection: the next run in this process (`maskassets update` runs one per video)
+        reuses it instead of starting Ray again; Ray shuts it down when the process exits."""
 
 
 def _env(name: str, default: str) -> str:
@@ -189,6 +195,8 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         "encoder": EncoderResource(codec=_env("CODEC", "vp8"), crf=_env_number("CRF", 10)),
         "ray_cluster": RayClusterResource(
             address=ray_address or None,
+            # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
+            lifecycle=Lifecycle(connect=False),
             ray_init_options={"num_cpus": int(_env_number("RAY_NUM_CPUS", 0))} if ray_cpus else {},
         ),
     }

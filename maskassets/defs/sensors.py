@@ -3,7 +3,9 @@
 import json
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
+from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.jobs import video_pipeline_job
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
@@ -14,7 +16,10 @@ from maskassets.sources import change_marker
     job=video_pipeline_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Registers each new video in the watched folder as a partition and launches its run once.",
+    description=(
+        "Registers each new video in the watched folder as a partition and launches its run once; a replaced "
+        "file gets a new source data version and one more run."
+    ),
 )
 def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderResource) -> dg.SensorResult:
     found = videos.folder().list_videos()
@@ -29,5 +34,10 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
     return dg.SensorResult(
         run_requests=[dg.RunRequest(partition_key=key, run_key=f"{key}@{markers[key]}") for key in new_keys + replaced],
         dynamic_partitions_requests=[video_partitions.build_add_request(new_keys)] if new_keys else [],
+        # Lineage for the UI: video_frames records which version of its source it was built from.
+        asset_events=[
+            dg.AssetObservation(source_video.key, partition=key, tags={DATA_VERSION_TAG: markers[key]})
+            for key in new_keys + replaced
+        ],
         cursor=json.dumps(markers, sort_keys=True),
     )

@@ -78,7 +78,6 @@ def annotate_frames(
     summary = {
         "frame_count": writer.rows_written,
         "threshold": annotator.threshold,
-        "drawing_runs": 1,
         # The encoder needs the source's geometry and rate; carrying them here keeps it reading one stage.
         **{key: frames.metadata[key] for key in ("fps", "width", "height")},
     }

@@ -54,7 +54,6 @@ def predict_frames(
         "frame_count": writer.rows_written,
         "seconds": round(elapsed, 3),
         "frames_per_second": round(writer.rows_written / elapsed, 3) if elapsed else None,
-        "inference_runs": 1,
         "ray_address": ray.get_runtime_context().gcs_address,
         "actors": pool.resolved_pool_size(),
         "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),

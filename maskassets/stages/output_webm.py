@@ -60,7 +60,6 @@ def encode_webm(
         "frame_count": writer.frames_written,
         "duration_seconds": round(last_pts + 1.0 / fps, 3),
         "codec": encoder.codec,
-        "encoder_runs": 1,
     }
     staged.metadata.update(summary)
     return summary

@@ -1,6 +1,7 @@
 import dagster as dg
 
 from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import (
@@ -22,6 +23,7 @@ from maskassets.versions import fingerprint
     group_name=GROUP,
     kinds={"ray", "opencv", "parquet"},
     code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
     description=(
         "The frames with every detection above the threshold drawn: box outline and a 'class score' label on "
         "a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."

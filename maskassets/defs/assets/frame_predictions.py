@@ -2,6 +2,7 @@ import dagster as dg
 
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.video_frames import video_frames
+from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
@@ -18,6 +19,7 @@ from maskassets.versions import fingerprint
     group_name=GROUP,
     kinds={"ray", "pytorch", "parquet"},
     code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
     description=(
         "Every detection the model returns for every frame (boxes in frame pixels, labels, scores), one row "
         "per frame keyed by frame_index; computed by Ray Data map_batches over an actor pool, on GPU when present."

@@ -3,6 +3,7 @@ import tempfile
 
 import dagster as dg
 
+from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
 from maskassets.stages import model_checkpoint as stage
@@ -13,6 +14,7 @@ from maskassets.stages import model_checkpoint as stage
     group_name=GROUP,
     kinds={"pytorch"},
     code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
     description=(
         "The detector checkpoint, copied from MASKASSETS_CHECKPOINT (a path, s3:// or https:// URI) into the "
         "artifact store and proven to load into the configured architecture; its data version is its sha256."

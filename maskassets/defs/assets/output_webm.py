@@ -1,6 +1,7 @@
 import dagster as dg
 
 from maskassets.defs.assets.annotated_frames import annotated_frames
+from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource
@@ -16,6 +17,7 @@ from maskassets.versions import fingerprint
     group_name=GROUP,
     kinds={"pyav", "webm"},
     code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
     description=(
         "The annotated video as a browser-playable WebM (VP8 by default, or VP9) at the source's frame rate "
         "and timestamps, encoded while streaming the annotated frames in order."

@@ -1,6 +1,7 @@
 import dagster as dg
 
 from maskassets.defs.assets.source_videos import source_video
+from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import ArtifactStoreResource, VideoFolderResource
@@ -16,6 +17,7 @@ from maskassets.versions import fingerprint
     group_name=GROUP,
     kinds={"pyav", "parquet"},
     code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
     description=(
         "Every decoded frame of the video as lossless PNG in parquet, with frame_index, presentation time, "
         "width and height; decoded with PyAV one row group at a time."

@@ -1,0 +1,29 @@
+"""Code versions that include the settings each stage depends on, so the UI marks exactly the
+partitions a settings change made stale."""
+
+import dagster as dg
+
+from maskassets.defs.resources import DetectorResource, DrawingResource, EncoderResource
+from maskassets.versions import fingerprint
+
+
+def settings_fingerprints(
+    detector: DetectorResource, drawing: DrawingResource, encoder: EncoderResource
+) -> dict[str, str]:
+    """Per asset name, a fingerprint of the settings its output depends on."""
+    return {
+        "model_checkpoint": fingerprint(detector.checkpoint_uri, detector.results_fingerprint()),
+        "frame_predictions": detector.results_fingerprint(),
+        "annotated_frames": drawing.results_fingerprint(),
+        "output_webm": encoder.results_fingerprint(),
+    }
+
+
+def with_settings_versions(asset: dg.AssetsDefinition, settings: dict[str, str]) -> dg.AssetsDefinition:
+    """``asset`` with its settings fingerprint appended to its code version (if it has settings)."""
+
+    def add_settings(spec: dg.AssetSpec) -> dg.AssetSpec:
+        extra = settings.get(spec.key.to_user_string())
+        return spec.replace_attributes(code_version=f"{spec.code_version}+{extra[:12]}") if extra else spec
+
+    return asset.map_asset_specs(add_settings)

@@ -1,0 +1,137 @@
+"""Reruns recompute only what a change made stale: one test per kind of change, on real runs.
+
+What ran is read from the artifacts themselves (a rebuilt stage commits a new folder, a reused one
+keeps its folder) and from the materializations, which say reused or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from maskassets.cli import STAGES, update_all
+from maskassets.storage import ArtifactStore
+from maskassets_tests.media import make_clip, save_random_checkpoint
+from maskassets_tests.pipeline_run import stale_statuses
+
+pytestmark = pytest.mark.slow
+ALL_BUILT = dict.fromkeys(STAGES, "built")
+ALL_REUSED = dict.fromkeys(STAGES, "reused")
+
+
+@pytest.fixture
+def built(pipeline_env, dagster_home):
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    make_clip(videos / "a.mp4", frames=4)
+    make_clip(videos / "b.mp4", frames=3, width=96)
+    with dg.DagsterInstance.get() as instance:
+        report = update_all(instance)
+        assert not report.failures
+        yield instance
+
+
+def _folders(env: dict[str, str]) -> dict[tuple[str, str], str]:
+    store = ArtifactStore(env["MASKASSETS_ARTIFACTS"])
+    return {
+        (stage, key): store.require_manifest(stage, None if stage == "model_checkpoint" else key).directory
+        for stage in STAGES
+        for key in ("a.mp4", "b.mp4")
+    }
+
+
+def _expect(built_stages: set[str]) -> dict[str, str]:
+    return {stage: "built" if stage in built_stages else "reused" for stage in STAGES}
+
+
+def _assert_rebuilt_exactly(before: dict, after: dict, rebuilt: set[tuple[str, str]]) -> None:
+    assert {place for place in before if before[place] != after[place]} == rebuilt
+
+
+def test_nothing_changed_reruns_nothing(built, pipeline_env):
+    before = _folders(pipeline_env)
+    report = update_all(built)
+    assert report.outcomes == {"a.mp4": ALL_REUSED, "b.mp4": ALL_REUSED}
+    assert _folders(pipeline_env) == before
+
+
+def test_a_drawing_change_reruns_only_annotation_and_encoding(built, pipeline_env, monkeypatch):
+    before = _folders(pipeline_env)
+    monkeypatch.setenv("MASKASSETS_THRESHOLD", "0.9")
+    assert stale_statuses(built, "a.mp4") == {
+        "video_frames": "FRESH",
+        "frame_predictions": "FRESH",
+        "annotated_frames": "STALE",
+    }
+    report = update_all(built)
+    expected = _expect({"annotated_frames", "output_webm"})
+    assert report.outcomes == {"a.mp4": expected, "b.mp4": expected}
+    _assert_rebuilt_exactly(
+        before,
+        _folders(pipeline_env),
+        {(s, k) for s in ("annotated_frames", "output_webm") for k in ("a.mp4", "b.mp4")},
+    )
+
+
+def test_an_encoder_change_reruns_only_encoding(built, pipeline_env, monkeypatch):
+    before = _folders(pipeline_env)
+    monkeypatch.setenv("MASKASSETS_CODEC", "vp9")
+    report = update_all(built)
+    assert report.outcomes == {"a.mp4": _expect({"output_webm"}), "b.mp4": _expect({"output_webm"})}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), {("output_webm", "a.mp4"), ("output_webm", "b.mp4")})
+
+
+def test_batch_and_pool_sizes_change_no_result(built, pipeline_env, monkeypatch):
+    before = _folders(pipeline_env)
+    monkeypatch.setenv("MASKASSETS_BATCH_SIZE", "1")
+    monkeypatch.setenv("MASKASSETS_POOL_SIZE", "1")
+    assert update_all(built).outcomes == {"a.mp4": ALL_REUSED, "b.mp4": ALL_REUSED}
+    assert _folders(pipeline_env) == before
+
+
+@pytest.mark.parametrize("change", ["inference_setting", "new_checkpoint_file"])
+def test_a_model_change_reruns_inference_and_everything_after_it(built, pipeline_env, monkeypatch, tmp_path, change):
+    before = _folders(pipeline_env)
+    if change == "inference_setting":
+        monkeypatch.setenv("MASKASSETS_BOX_SCORE_THRESH", "0.2")
+        downstream = {"frame_predictions", "annotated_frames", "output_webm"}
+    else:
+        save_random_checkpoint(Path(pipeline_env["MASKASSETS_CHECKPOINT"]).parent / "retrained.pt", seed=1)
+        monkeypatch.setenv(
+            "MASKASSETS_CHECKPOINT", str(Path(pipeline_env["MASKASSETS_CHECKPOINT"]).parent / "retrained.pt")
+        )
+        downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm"}
+    report = update_all(built)
+    first = _expect(downstream)
+    second = first | {"model_checkpoint": "reused"}
+    assert report.outcomes == {"a.mp4": first, "b.mp4": second}
+    rebuilt = {(s, k) for s in downstream for k in ("a.mp4", "b.mp4")}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), rebuilt)
+
+
+def test_a_replaced_video_reruns_only_its_own_chain(built, pipeline_env):
+    before = _folders(pipeline_env)
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "a.mp4", frames=6)
+    report = update_all(built)
+    assert report.outcomes == {"a.mp4": ALL_BUILT | {"model_checkpoint": "reused"}, "b.mp4": ALL_REUSED}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, "a.mp4") for s in STAGES[1:]})
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    assert store.require_manifest("output_webm", "a.mp4").metadata["frame_count"] == 6
+
+
+def test_a_new_video_is_built_once_and_nothing_else_reruns(built, pipeline_env):
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "c.mp4", frames=3)
+    first = update_all(built)
+    assert first.new == ["c.mp4"]
+    assert first.outcomes["c.mp4"] == ALL_BUILT | {"model_checkpoint": "reused"}
+    assert first.outcomes["a.mp4"] == first.outcomes["b.mp4"] == ALL_REUSED
+    assert update_all(built).outcomes["c.mp4"] == ALL_REUSED
+
+
+def test_a_deleted_video_is_reported_and_its_artifacts_kept(built, pipeline_env):
+    before = _folders(pipeline_env)
+    (Path(pipeline_env["MASKASSETS_VIDEOS"]) / "b.mp4").unlink()
+    report = update_all(built)
+    assert report.gone == ["b.mp4"]
+    assert report.outcomes == {"a.mp4": ALL_REUSED}
+    assert _folders(pipeline_env) == before
