@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
 
@@ -78,12 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     update.add_argument("--videos", help="folder or s3:// prefix of videos (default: $MASKASSETS_VIDEOS or ./videos)")
     update.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     update.add_argument("--checkpoint", help="checkpoint path or URI (default: $MASKASSETS_CHECKPOINT)")
+    commands.add_parser("home", help="create the Dagster home (with its dagster.yaml) and print its path")
     args = parser.parse_args(argv)
+    os.environ["DAGSTER_HOME"] = ensure_dagster_home()
+    if args.command == "home":
+        print(os.environ["DAGSTER_HOME"])
+        return 0
     for option, variable in _OVERRIDES.items():
         if getattr(args, option):
             os.environ[variable] = getattr(args, option)
-    os.environ.setdefault("DAGSTER_HOME", os.path.abspath(".dagster_home"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     with dg.DagsterInstance.get() as instance:
         report = update_all(instance)
     print("\n".join(report.lines()))

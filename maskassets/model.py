@@ -80,9 +80,22 @@ def load_detector(spec: DetectorSpec, state_dict: dict[str, torch.Tensor], *, na
     except RuntimeError as error:
         raise CheckpointError(
             f"{name} does not fit {spec.architecture} with {len(spec.class_names)} classes "
-            f"({_first_line(error)}); set the architecture the checkpoint was trained with."
+            f"({_mismatch_summary(model.state_dict(), state_dict)}); set the architecture the checkpoint was "
+            "trained with (MASKASSETS_ARCHITECTURE)."
         ) from error
     return model.eval()
+
+
+def _mismatch_summary(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str:
+    missing = sorted(expected.keys() - found.keys())
+    unexpected = sorted(found.keys() - expected.keys())
+    reshaped = sorted(k for k in expected.keys() & found.keys() if expected[k].shape != found[k].shape)
+    parts = [
+        f"{len(keys)} {kind} keys, e.g. {keys[0]}"
+        for kind, keys in (("missing", missing), ("unexpected", unexpected), ("differently shaped", reshaped))
+        if keys
+    ]
+    return "; ".join(parts)
 
 
 def _first_line(error: BaseException) -> str:

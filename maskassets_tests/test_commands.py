@@ -74,3 +74,33 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
     assert after["output_webm"].directory != before["output_webm"].directory
     for stage in ("video_frames", "frame_predictions", "annotated_frames"):
         assert after[stage] == before[stage]
+
+
+def test_a_cli_backfill_of_many_videos_is_queued_under_the_run_bound(tmp_path, pipeline_env, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert _run(["maskassets", "home"], cwd=tmp_path).stdout.strip() == str(tmp_path / "home")
+    keys = ["a.mp4", "b.mp4", "c.mp4"]
+    for key in keys:
+        make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / key, frames=2)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(video_partitions.name, keys)
+
+    _run(
+        [
+            "dagster",
+            "job",
+            "backfill",
+            "-m",
+            "maskassets.definitions",
+            "-j",
+            "video_pipeline",
+            "--partitions",
+            ",".join(keys),
+            "--noprompt",
+        ],
+        REPO_ROOT,
+    )
+    with dg.DagsterInstance.get() as instance:
+        (backfill,) = instance.get_backfills()
+        assert sorted(backfill.partition_names) == keys
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2

@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from maskassets.definitions import defs
+from maskassets_tests.graph_shape import EXPECTED_PARENTS, PARTITIONED_PER_VIDEO
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PARTITIONED = ["video_frames", "frame_predictions", "annotated_frames", "output_webm"]
 
 
 def test_workspace_yaml_loads_the_definitions(dagster_home: Path):
@@ -30,19 +30,12 @@ def test_graph_runs_from_source_videos_and_the_checkpoint_to_the_webm():
         key.to_user_string(): sorted(parent.to_user_string() for parent in graph.get(key).parent_keys)
         for key in graph.get_all_asset_keys()
     }
-    assert parents == {
-        "source_video": [],
-        "model_checkpoint": [],
-        "video_frames": ["source_video"],
-        "frame_predictions": ["model_checkpoint", "video_frames"],
-        "annotated_frames": ["frame_predictions"],
-        "output_webm": ["annotated_frames"],
-    }
+    assert parents == EXPECTED_PARENTS
 
 
 def test_every_video_stage_is_partitioned_per_video_and_the_checkpoint_is_not():
     graph = defs.resolve_asset_graph()
-    for name in ["source_video", *PARTITIONED]:
+    for name in PARTITIONED_PER_VIDEO:
         partitions = graph.get(dg.AssetKey(name)).partitions_def
         assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "videos"
     assert graph.get(dg.AssetKey("model_checkpoint")).partitions_def is None
@@ -53,4 +46,4 @@ def test_the_sensor_runs_by_default_and_targets_the_whole_chain():
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     job = defs.resolve_job_def("video_pipeline")
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert selected == {"model_checkpoint", *PARTITIONED}
+    assert selected == {"model_checkpoint", *PARTITIONED_PER_VIDEO} - {"source_video"}

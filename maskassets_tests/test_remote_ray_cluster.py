@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,22 +13,17 @@ import dagster as dg
 import pytest
 import ray
 
+from maskassets_tests.loopback import free_port
 from maskassets_tests.media import make_clip
 from maskassets_tests.pipeline_run import register_and_run
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def ray_head():
     ray_cli = shutil.which("ray", path=os.path.dirname(sys.executable))
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     subprocess.run(
         [
             ray_cli,
