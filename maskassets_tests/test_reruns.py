@@ -5,6 +5,7 @@ keeps its folder) and from the materializations, which say reused or not."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,7 @@ import pytest
 
 from maskassets.cli import STAGES, update_all
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import make_clip, save_random_checkpoint
+from maskassets_tests.media import TEST_SPEC, make_clip, save_random_checkpoint
 from maskassets_tests.pipeline_run import stale_statuses
 
 pytestmark = pytest.mark.slow
@@ -20,15 +21,48 @@ ALL_BUILT = dict.fromkeys(STAGES, "built")
 ALL_REUSED = dict.fromkeys(STAGES, "reused")
 
 
+@pytest.fixture(scope="module")
+def prebuilt(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path) -> Path:
+    """Two videos built once; each test works on its own copy of the videos, artifacts and instance."""
+    base = tmp_path_factory.mktemp("prebuilt")
+    (base / "videos").mkdir()
+    make_clip(base / "videos" / "a.mp4", frames=4)
+    make_clip(base / "videos" / "b.mp4", frames=3, width=96)
+    (base / "home").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _settings(base, checkpoint_path).items():
+            patch.setenv(name, value)
+        with dg.DagsterInstance.get() as instance:
+            assert not update_all(instance).failures
+    return base
+
+
 @pytest.fixture
-def built(pipeline_env, dagster_home):
-    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
-    make_clip(videos / "a.mp4", frames=4)
-    make_clip(videos / "b.mp4", frames=3, width=96)
+def built(prebuilt: Path, tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for folder in ("videos", "artifacts", "home"):
+        shutil.copytree(prebuilt / folder, tmp_path / folder)
+    for name, value in _settings(tmp_path, checkpoint_path).items():
+        monkeypatch.setenv(name, value)
     with dg.DagsterInstance.get() as instance:
-        report = update_all(instance)
-        assert not report.failures
         yield instance
+
+
+@pytest.fixture
+def pipeline_env(built, tmp_path: Path, checkpoint_path: Path) -> dict[str, str]:
+    return _settings(tmp_path, checkpoint_path)
+
+
+def _settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
+    return {
+        "DAGSTER_HOME": str(root / "home"),
+        "MASKASSETS_VIDEOS": str(root / "videos"),
+        "MASKASSETS_ARTIFACTS": str(root / "artifacts"),
+        "MASKASSETS_CHECKPOINT": str(checkpoint_path),
+        "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
+        "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
+        "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
+        "MASKASSETS_RAY_NUM_CPUS": "2",
+    }
 
 
 def _folders(env: dict[str, str]) -> dict[tuple[str, str], str]:
@@ -96,10 +130,7 @@ def test_a_model_change_reruns_inference_and_everything_after_it(built, pipeline
         monkeypatch.setenv("MASKASSETS_BOX_SCORE_THRESH", "0.2")
         downstream = {"frame_predictions", "annotated_frames", "output_webm"}
     else:
-        save_random_checkpoint(Path(pipeline_env["MASKASSETS_CHECKPOINT"]).parent / "retrained.pt", seed=1)
-        monkeypatch.setenv(
-            "MASKASSETS_CHECKPOINT", str(Path(pipeline_env["MASKASSETS_CHECKPOINT"]).parent / "retrained.pt")
-        )
+        monkeypatch.setenv("MASKASSETS_CHECKPOINT", str(save_random_checkpoint(tmp_path / "retrained.pt", seed=1)))
         downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm"}
     report = update_all(built)
     first = _expect(downstream)
