@@ -57,10 +57,17 @@ def update_all(instance: dg.DagsterInstance) -> UpdateReport:
         report.outcomes[key] = {stage: "not run" for stage in STAGES} | _stage_outcomes(result)
         if not result.success:
             report.failures[key] = [
-                f"{event.step_key}: {event.step_failure_data.error.message.strip()}"
+                f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
                 for event in result.get_step_failure_events()
             ]
     return report
+
+
+def _root_cause(error) -> str:
+    """The stage's own error under Dagster's wrappers: it names the input and the fix."""
+    while error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _stage_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, str]:

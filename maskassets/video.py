@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
@@ -70,16 +70,30 @@ def iter_frames(path: UPath) -> Iterator[DecodedFrame]:
             yield DecodedFrame(index=index, pts_seconds=pts_seconds - first_pts, rgb=frame.to_ndarray(format="rgb24"))
 
 
+class VideoDecodeError(ValueError):
+    """A source file that cannot be read as a video."""
+
+
 @contextmanager
 def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
-    if path.protocol in ("", "file", "local"):
-        container = av.open(path.path)
+    """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why."""
+    with ExitStack() as stack:
+        source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
         try:
-            yield container
-        finally:
-            container.close()
-        return
-    with path.open("rb") as stream, av.open(stream) as container:
+            container = stack.enter_context(av.open(source))
+        except av.error.FFmpegError as error:
+            reason = "it is empty (0 bytes)" if path.fs.size(path.path) == 0 else f"FFmpeg says: {error.strerror}"
+            raise VideoDecodeError(
+                f"{path} is not a readable video ({reason}); an MP4 cut short before its index (no moov atom) "
+                "looks the same. Check that it plays (ffprobe), export or upload it again, or remove it from "
+                "the videos folder."
+            ) from error
+        if not container.streams.video:
+            found = sorted({stream.type for stream in container.streams}) or ["no streams"]
+            raise VideoDecodeError(
+                f"{path} has no video stream (it holds {', '.join(found)}); replace it with the video or remove "
+                "it from the videos folder."
+            )
         yield container
 
 

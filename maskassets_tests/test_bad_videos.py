@@ -1,0 +1,64 @@
+"""A bad file in the videos folder fails only its own partition, with an error that names the file
+and the fix, and leaves no artifact behind; the other videos are built as usual."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from maskassets.cli import STAGES, update_all
+from maskassets.storage import ArtifactStore
+from maskassets_tests.media import make_clip
+
+pytestmark = pytest.mark.slow
+
+
+def _audio_only(path: Path) -> None:
+    audio = path.with_suffix(".m4a")
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", str(audio)], check=True
+    )
+    audio.rename(path)
+
+
+def _truncated(path: Path) -> None:
+    make_clip(path, frames=8)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+BAD_FILES = {
+    "empty.mp4": (
+        lambda path: path.write_bytes(b""),
+        r"empty\.mp4 is not a readable video \(it is empty \(0 bytes\)\)",
+    ),
+    "notes.mp4": (lambda path: path.write_text("not a video"), r"notes\.mp4 is not a readable video"),
+    "truncated.mp4": (_truncated, r"truncated\.mp4 is not a readable video"),
+    "audio.mp4": (_audio_only, r"audio\.mp4 has no video stream \(it holds audio\)"),
+}
+
+
+def test_each_bad_file_fails_alone_with_its_reason_and_leaves_nothing(pipeline_env, dagster_home):
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    make_clip(videos / "good.mp4", frames=3)
+    for name, (write, _) in BAD_FILES.items():
+        write(videos / name)
+    with dg.DagsterInstance.get() as instance:
+        report = update_all(instance)
+
+    assert [report.outcomes["good.mp4"][stage] for stage in STAGES[1:]] == ["built"] * 4
+    assert set(report.failures) == set(BAD_FILES)
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    for name, (_, message) in BAD_FILES.items():
+        (failure,) = report.failures[name]
+        assert failure.startswith("video_frames:")
+        assert re.search(message, failure), failure
+        assert "remove it from the videos folder" in failure
+        assert [report.outcomes[name][stage] for stage in STAGES[1:]] == ["not run"] * 4
+        for stage in STAGES[1:]:
+            assert store.read_manifest(stage, name) is None
+            stage_dir = store.stage_dir(stage, name)
+            assert not stage_dir.exists() or not list(stage_dir.iterdir())
