@@ -18,13 +18,27 @@ from maskassets.model import DetectorSpec, build_detector
 TEST_SPEC = DetectorSpec(min_size=96, max_size=160, box_detections_per_img=8)
 
 
-def make_clip(path: Path, *, frames: int = 12, width: int = 128, height: int = 96, fps: int = 12) -> Path:
-    """An H.264 MP4 of a gradient with a square that moves one step per frame."""
+def make_clip(
+    path: Path,
+    *,
+    frames: int = 12,
+    width: int = 128,
+    height: int = 96,
+    fps: int = 12,
+    timestamps: list[float] | None = None,
+) -> Path:
+    """An H.264 clip of a gradient with a square that moves one step per frame; ``timestamps`` (seconds)
+    make it variable-frame-rate, and odd sizes are stored 4:4:4, which H.264 allows for them."""
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(frames):
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        if timestamps is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        for index in range(len(timestamps) if timestamps is not None else frames):
             frame = av.VideoFrame.from_ndarray(moving_square(index, width, height), format="rgb24")
+            if timestamps is not None:
+                frame.pts, frame.time_base = round(timestamps[index] * 1000), Fraction(1, 1000)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
