@@ -11,7 +11,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from maskassets_tests.media import TEST_SPEC, save_random_checkpoint  # noqa: E402
+from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,15 +30,7 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """MASKASSETS_* settings for a small, fast model over a fresh videos folder and artifact root."""
-    env = {
-        "MASKASSETS_VIDEOS": str(tmp_path / "videos"),
-        "MASKASSETS_ARTIFACTS": str(tmp_path / "artifacts"),
-        "MASKASSETS_CHECKPOINT": str(checkpoint_path),
-        "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
-        "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
-        "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
-        "MASKASSETS_RAY_NUM_CPUS": "2",
-    }
+    env = pipeline_settings(tmp_path, checkpoint_path)
     (tmp_path / "videos").mkdir()
     for name, value in env.items():
         monkeypatch.setenv(name, value)

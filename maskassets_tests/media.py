@@ -69,3 +69,16 @@ def save_random_checkpoint(path: Path, spec: DetectorSpec = TEST_SPEC, *, seed: 
 def decode_rgb_frames(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def pipeline_settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
+    """MASKASSETS_* settings for the small test model over ``root``/videos and ``root``/artifacts."""
+    return {
+        "MASKASSETS_VIDEOS": str(root / "videos"),
+        "MASKASSETS_ARTIFACTS": str(root / "artifacts"),
+        "MASKASSETS_CHECKPOINT": str(checkpoint_path),
+        "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
+        "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
+        "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
+        "MASKASSETS_RAY_NUM_CPUS": "2",
+    }

@@ -19,7 +19,7 @@ from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip
+from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip, pipeline_settings
 from maskassets_tests.pipeline_run import register_and_run, reused_by_stage, stored_table
 
 pytestmark = pytest.mark.slow
@@ -34,16 +34,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path):
     make_clip(videos / KEYS[0])
     copy_carphone(videos / KEYS[1])
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "DAGSTER_HOME": str(root / "home"),
-            "MASKASSETS_VIDEOS": str(videos),
-            "MASKASSETS_ARTIFACTS": str(root / "artifacts"),
-            "MASKASSETS_CHECKPOINT": str(checkpoint_path),
-            "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
-            "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
-            "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
-            "MASKASSETS_RAY_NUM_CPUS": "2",
-        }.items():
+        for name, value in {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}.items():
             patch.setenv(name, value)
         (root / "home").mkdir()
         with dg.instance_for_test(temp_dir=str(root / "home")) as instance:

@@ -13,7 +13,7 @@ import pytest
 
 from maskassets.cli import STAGES, update_all
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import TEST_SPEC, make_clip, save_random_checkpoint
+from maskassets_tests.media import make_clip, pipeline_settings, save_random_checkpoint
 from maskassets_tests.pipeline_run import stale_statuses
 
 pytestmark = pytest.mark.slow
@@ -53,16 +53,7 @@ def pipeline_env(built, tmp_path: Path, checkpoint_path: Path) -> dict[str, str]
 
 
 def _settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
-    return {
-        "DAGSTER_HOME": str(root / "home"),
-        "MASKASSETS_VIDEOS": str(root / "videos"),
-        "MASKASSETS_ARTIFACTS": str(root / "artifacts"),
-        "MASKASSETS_CHECKPOINT": str(checkpoint_path),
-        "MASKASSETS_MIN_SIZE": str(TEST_SPEC.min_size),
-        "MASKASSETS_MAX_SIZE": str(TEST_SPEC.max_size),
-        "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
-        "MASKASSETS_RAY_NUM_CPUS": "2",
-    }
+    return {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}
 
 
 def _folders(env: dict[str, str]) -> dict[tuple[str, str], str]:
