@@ -60,9 +60,8 @@ class VideoFolder:
 def content_fingerprint(path: UPath) -> str:
     """A content-derived identity of a source file: S3's ETag, else the sha256 of its bytes."""
     info = path.fs.info(path.path)
-    etag = info.get("ETag") or info.get("etag")
-    if etag:
-        return f"etag:{str(etag).strip(chr(34))}:{info.get('size')}"
+    if etag := _etag(info):
+        return f"etag:{etag}:{info.get('size')}"
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(_HASH_CHUNK_BYTES):
@@ -73,5 +72,9 @@ def content_fingerprint(path: UPath) -> str:
 def change_marker(path: UPath) -> str:
     """A cheap marker that changes when the file is replaced: ETag on S3, else size and mtime."""
     info = path.fs.info(path.path)
+    return _etag(info) or f"{info.get('size')}:{info.get('mtime') or info.get('LastModified')}"
+
+
+def _etag(info: dict) -> str | None:
     etag = info.get("ETag") or info.get("etag")
-    return str(etag) if etag else f"{info.get('size')}:{info.get('mtime') or info.get('LastModified')}"
+    return str(etag).strip('"') if etag else None

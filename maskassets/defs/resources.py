@@ -197,6 +197,6 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             address=ray_address or None,
             # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
             lifecycle=Lifecycle(connect=False),
-            ray_init_options={"num_cpus": int(_env_number("RAY_NUM_CPUS", 0))} if ray_cpus else {},
+            ray_init_options={"num_cpus": int(_env_number("RAY_NUM_CPUS", 1))} if ray_cpus else {},
         ),
     }
