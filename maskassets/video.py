@@ -28,6 +28,8 @@ class VideoInfo:
     frame_count_hint: int
     duration_seconds: float
     size_bytes: int
+    #: Counterclockwise degrees the player turns the picture (phone videos); frames come out turned.
+    rotation: int
 
     @classmethod
     def from_path(cls, path: UPath) -> VideoInfo:
@@ -39,14 +41,19 @@ class VideoInfo:
                 if stream.duration is not None
                 else (container.duration or 0) / av.time_base
             )
+            rotation = _first_frame_rotation(container, stream)
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if _quarter_turns(rotation) % 2:
+                width, height = height, width
             return cls(
-                width=stream.codec_context.width,
-                height=stream.codec_context.height,
+                width=width,
+                height=height,
                 fps=float(rate),
                 codec=stream.codec_context.name,
                 frame_count_hint=stream.frames,
                 duration_seconds=duration,
                 size_bytes=path.fs.size(path.path),
+                rotation=rotation,
             )
 
 
@@ -57,17 +64,82 @@ class DecodedFrame:
     rgb: np.ndarray
 
 
-def iter_frames(path: UPath) -> Iterator[DecodedFrame]:
-    """Decode ``path`` frame by frame as RGB; the container is closed however the caller stops."""
+@dataclass
+class DecodeLosses:
+    """What a damaged stream cost: packets FFmpeg could not decode at all, and frames it decoded only by
+    concealing errors (kept, but they may show smeared blocks)."""
+
+    packets_lost: int = 0
+    frames_concealed: int = 0
+    first_loss_seconds: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.packets_lost or self.frames_concealed)
+
+    def record(self, seconds: float | None, *, lost: bool) -> None:
+        if lost:
+            self.packets_lost += 1
+        else:
+            self.frames_concealed += 1
+        if seconds is not None and (self.first_loss_seconds is None or seconds < self.first_loss_seconds):
+            self.first_loss_seconds = seconds
+
+
+def iter_frames(path: UPath, losses: DecodeLosses | None = None, *, strict: bool = False) -> Iterator[DecodedFrame]:
+    """Decode ``path`` frame by frame as RGB, upright (rotation metadata applied), the container closed
+    however the caller stops. A packet that cannot be decoded is skipped and counted in ``losses``;
+    with ``strict`` the first damage raises a VideoDecodeError instead."""
+    losses = losses if losses is not None else DecodeLosses()
     with _open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         first_pts: float | None = None
-        for index, frame in enumerate(container.decode(stream)):
-            pts_seconds = float(frame.time) if frame.time is not None else index / float(stream.average_rate)
-            if first_pts is None:
-                first_pts = pts_seconds
-            yield DecodedFrame(index=index, pts_seconds=pts_seconds - first_pts, rgb=frame.to_ndarray(format="rgb24"))
+        index = 0
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as error:
+                losses.record(_packet_seconds(packet), lost=True)
+                if strict:
+                    raise _strict_error(path, losses, error.strerror) from error
+                continue
+            for frame in frames:
+                if frame.is_corrupt:
+                    losses.record(frame.time, lost=False)
+                    if strict:
+                        raise _strict_error(path, losses, "a frame decoded only by concealing errors")
+                pts_seconds = float(frame.time) if frame.time is not None else index / float(stream.average_rate)
+                if first_pts is None:
+                    first_pts = pts_seconds
+                rgb = np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(frame.rotation))
+                yield DecodedFrame(index=index, pts_seconds=pts_seconds - first_pts, rgb=np.ascontiguousarray(rgb))
+                index += 1
+
+
+def _strict_error(path: UPath, losses: DecodeLosses, reason: str) -> VideoDecodeError:
+    return VideoDecodeError(
+        f"{path} is damaged at {losses.first_loss_seconds or 0:.2f} s ({reason}) and strict decoding is on; "
+        "re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING to keep the frames that decode."
+    )
+
+
+def _packet_seconds(packet: av.Packet) -> float | None:
+    return float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else None
+
+
+def _quarter_turns(rotation: int) -> int:
+    return round(rotation / 90) % 4
+
+
+def _first_frame_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+    for packet in container.demux(stream):
+        try:
+            for frame in packet.decode():
+                return frame.rotation
+        except av.error.InvalidDataError:
+            continue
+    return 0
 
 
 class VideoDecodeError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -82,3 +83,24 @@ def pipeline_settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
         "MASKASSETS_DETECTIONS_PER_IMAGE": str(TEST_SPEC.box_detections_per_img),
         "MASKASSETS_RAY_NUM_CPUS": "2",
     }
+
+
+def rotate_clip(source: Path, target: Path, degrees: int) -> Path:
+    """``source`` with a display-rotation tag, as phones record portrait video (the pixels untouched)."""
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-i", str(source), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}", str(target)],
+        check=True,
+    )
+    return target
+
+
+def damage_packets(path: Path, packet_numbers: range) -> Path:
+    """Overwrite the payload of the given video packets with noise, leaving the container intact."""
+    with av.open(str(path)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(video=0) if packet.size]
+    data = bytearray(path.read_bytes())
+    noise = np.random.default_rng(0)
+    for position, size in (packets[number] for number in packet_numbers):
+        data[position : position + size] = noise.integers(0, 256, size, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path

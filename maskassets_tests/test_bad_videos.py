@@ -1,5 +1,6 @@
 """A bad file in the videos folder fails only its own partition, with an error that names the file
-and the fix, and leaves no artifact behind; the other videos are built as usual."""
+and the fix, and leaves no artifact behind; the other videos are built as usual. A stream damaged in
+the middle keeps the frames that decode and counts the lost ones, unless strict decoding is asked."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from upath import UPath
+
 from maskassets.cli import STAGES, update_all
+from maskassets.stages.video_frames import extract_frames
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import make_clip
+from maskassets.video import VideoDecodeError
+from maskassets_tests.media import damage_packets, make_clip
 
 pytestmark = pytest.mark.slow
 
@@ -62,3 +67,37 @@ def test_each_bad_file_fails_alone_with_its_reason_and_leaves_nothing(pipeline_e
             assert store.read_manifest(stage, name) is None
             stage_dir = store.stage_dir(stage, name)
             assert not stage_dir.exists() or not list(stage_dir.iterdir())
+
+
+def test_damaged_packets_are_skipped_and_counted_unless_strict(pipeline_env, dagster_home, monkeypatch):
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    make_clip(videos / "good.mp4", frames=3)
+    damage_packets(make_clip(videos / "damaged.mp4", frames=24), range(14, 17))
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    with dg.DagsterInstance.get() as instance:
+        lenient = update_all(instance)
+    assert not lenient.failures
+    frames = store.require_manifest("video_frames", "damaged.mp4")
+    assert (frames.metadata["packets_lost"], frames.metadata["frame_count"]) == (3, 21)
+    assert store.require_manifest("output_webm", "damaged.mp4").metadata["frame_count"] == 21
+    assert store.require_manifest("video_frames", "good.mp4").metadata["packets_lost"] == 0
+    lenient_output = store.require_manifest("output_webm", "damaged.mp4")
+
+    monkeypatch.setenv("MASKASSETS_STRICT_DECODING", "1")
+    with dg.DagsterInstance.get() as instance:
+        strict = update_all(instance)
+    (failure,) = strict.failures["damaged.mp4"]
+    assert re.search(r"damaged\.mp4 is damaged \(3 packets could not be decoded", failure), failure
+    assert "unset MASKASSETS_STRICT_DECODING" in failure
+    assert [strict.outcomes["good.mp4"][stage] for stage in STAGES[1:]] == ["reused"] * 4
+    assert store.require_manifest("output_webm", "damaged.mp4") == lenient_output
+
+
+def test_strict_decoding_stops_at_the_first_damaged_packet_and_keeps_nothing(tmp_path):
+    source = damage_packets(make_clip(tmp_path / "damaged.mp4", frames=24), range(14, 17))
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    with pytest.raises(VideoDecodeError, match=r"damaged\.mp4 is damaged at 1\.[0-9]{2} s .* strict decoding is on"):
+        with store.commit("video_frames", "damaged.mp4", version="v1") as staged:
+            extract_frames(store, UPath(str(source)), staged, strict=True)
+    assert store.read_manifest("video_frames", "damaged.mp4") is None
+    assert not list(Path(store.stage_dir("video_frames", "damaged.mp4").path).iterdir())

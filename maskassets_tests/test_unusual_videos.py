@@ -1,18 +1,24 @@
-"""Videos that are valid but unusual go through the whole chain: odd sizes, a single frame, and a
-variable frame rate whose real timestamps the output keeps."""
+"""Videos that are valid but unusual go through the whole chain: odd sizes, a single frame, a
+variable frame rate whose real timestamps the output keeps, and a phone's rotation tag, honoured."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import subprocess
+
 import av
 import dagster as dg
+import numpy as np
 import pytest
 
 from maskassets.cli import STAGES, update_all
+from maskassets.frame_codec import decode_frame
+from maskassets.parquet_io import read_parquet_table
 from maskassets.stages.output_webm import WEBM_FILE
+from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import make_clip
+from maskassets_tests.media import make_clip, rotate_clip
 
 pytestmark = pytest.mark.slow
 VFR_TIMESTAMPS = [0.0, 0.1, 0.15, 0.5, 0.55, 1.2]
@@ -23,20 +29,40 @@ def _frames(path: Path) -> list[tuple[float, tuple[int, int]]]:
         return [(round(float(frame.time), 3), (frame.width, frame.height)) for frame in container.decode(video=0)]
 
 
-def test_odd_sizes_single_frames_and_variable_frame_rates_are_kept(pipeline_env, dagster_home):
+def _upright_first_frame(path: Path) -> np.ndarray:
+    """The first frame as FFmpeg's own command line shows it: rotated by the display matrix."""
+    png = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return decode_frame(png)
+
+
+def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_env, dagster_home, tmp_path):
     videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
     sources = {
         "odd.mp4": make_clip(videos / "odd.mp4", frames=4, width=97, height=71),
         "single.mp4": make_clip(videos / "single.mp4", frames=1),
         "vfr.mkv": make_clip(videos / "vfr.mkv", timestamps=VFR_TIMESTAMPS),
     }
+    landscape = make_clip(tmp_path / "landscape.mp4", frames=3, width=128, height=96)
+    portrait = rotate_clip(landscape, videos / "portrait.mp4", 90)
     with dg.DagsterInstance.get() as instance:
         report = update_all(instance)
     assert not report.failures
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
-    for key, source in sources.items():
+    expected = {key: _frames(source) for key, source in sources.items()}
+    expected["portrait.mp4"] = [(time, (96, 128)) for time, _ in _frames(landscape)]
+    for key, frames in expected.items():
         assert [report.outcomes[key][stage] for stage in STAGES[1:]] == ["built"] * 4
         manifest = store.require_manifest("output_webm", key)
         output = Path(store.artifact_path(manifest, WEBM_FILE).path)
-        assert _frames(output) == _frames(source)
+        assert _frames(output) == frames
     assert [time for time, _ in _frames(sources["vfr.mkv"])] == VFR_TIMESTAMPS
+
+    stored = store.require_manifest("video_frames", "portrait.mp4")
+    assert stored.metadata["rotation"] == 90
+    assert (stored.metadata["width"], stored.metadata["height"]) == (96, 128)
+    first_frame = decode_frame(read_parquet_table(store, store.artifact_path(stored, FRAMES_FILE))["image"][0].as_py())
+    assert np.abs(first_frame.astype(int) - _upright_first_frame(portrait)).mean() < 1.0

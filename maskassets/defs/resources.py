@@ -33,6 +33,9 @@ class VideoFolderResource(dg.ConfigurableResource):
     """The folder or s3:// prefix watched for videos."""
 
     location: str = "videos"
+    strict_decoding: bool = Field(
+        default=False, description="Fail a video with any undecodable packet instead of skipping the lost frames."
+    )
 
     def folder(self) -> VideoFolder:
         return VideoFolder(self.location)
@@ -158,6 +161,13 @@ def _env_number(name: str, default: float, kind: type = int) -> float:
         raise ValueError(f"MASKASSETS_{name}={text!r} is not a valid {kind.__name__}; unset it or fix it.") from error
 
 
+def _env_flag(name: str) -> bool:
+    text = _env(name, "0").lower()
+    if text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"MASKASSETS_{name}={text!r} is not a flag; use 1 or 0.")
+    return text in ("1", "true", "yes")
+
+
 def _env_list(name: str, default: tuple[str, ...]) -> list[str]:
     return [part.strip() for part in _env(name, ",".join(default)).split(",") if part.strip()]
 
@@ -173,7 +183,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         )
     return {
         "artifacts": ArtifactStoreResource(root=_env("ARTIFACTS", "artifacts")),
-        "videos": VideoFolderResource(location=_env("VIDEOS", "videos")),
+        "videos": VideoFolderResource(location=_env("VIDEOS", "videos"), strict_decoding=_env_flag("STRICT_DECODING")),
         "detector": DetectorResource(
             checkpoint_uri=_env("CHECKPOINT", DEFAULT_CHECKPOINT_URI),
             architecture=_env("ARCHITECTURE", DEFAULT_ARCHITECTURE),

@@ -12,11 +12,11 @@ from upath import UPath
 from maskassets import schema
 from maskassets.frame_codec import encode_frame
 from maskassets.parquet_io import ParquetTableWriter
-from maskassets.storage import ArtifactStore, StagedArtifact
-from maskassets.video import DecodedFrame, VideoInfo, iter_frames
+from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.video import DecodedFrame, DecodeLosses, VideoDecodeError, VideoInfo, iter_frames
 
 STAGE = "video_frames"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 FRAMES_FILE = "frames.parquet"
 _FRAMES_PER_ROW_GROUP = 32
 
@@ -29,18 +29,26 @@ class FramesSummary:
     width: int
     height: int
     codec: str
+    rotation: int
     source_bytes: int
     parquet_bytes: int
+    packets_lost: int
+    frames_concealed: int
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def extract_frames(store: ArtifactStore, source: UPath, staged: StagedArtifact) -> FramesSummary:
+def extract_frames(
+    store: ArtifactStore, source: UPath, staged: StagedArtifact, *, strict: bool = False
+) -> FramesSummary:
+    """Decode every frame of ``source`` into the staged parquet table. Damaged packets are skipped and
+    counted in the summary, or with ``strict`` fail the stage."""
     info = VideoInfo.from_path(source)
     target = staged.path(FRAMES_FILE)
+    losses = DecodeLosses()
     with ParquetTableWriter(store, target, schema.VIDEO_FRAMES_SCHEMA) as writer:
-        for chunk in _chunks(iter_frames(source), _FRAMES_PER_ROW_GROUP):
+        for chunk in _chunks(iter_frames(source, losses, strict=strict), _FRAMES_PER_ROW_GROUP):
             writer.write(_frames_table(chunk))
     if writer.rows_written == 0:
         raise ValueError(f"{source} holds no decodable video frame; check that it plays, or remove it.")
@@ -51,11 +59,25 @@ def extract_frames(store: ArtifactStore, source: UPath, staged: StagedArtifact) 
         width=info.width,
         height=info.height,
         codec=info.codec,
+        rotation=info.rotation,
         source_bytes=info.size_bytes,
         parquet_bytes=target.fs.size(target.path),
+        packets_lost=losses.packets_lost,
+        frames_concealed=losses.frames_concealed,
     )
     staged.metadata.update(summary.as_dict())
     return summary
+
+
+def refuse_damaged(stored: Manifest, source: UPath) -> None:
+    """Under strict decoding, a stored table decoded leniently from a damaged video is not accepted."""
+    lost, concealed = stored.metadata.get("packets_lost", 0), stored.metadata.get("frames_concealed", 0)
+    if lost or concealed:
+        raise VideoDecodeError(
+            f"{source} is damaged ({lost} packets could not be decoded, {concealed} frames were concealed) "
+            "and strict decoding is on; re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING "
+            "to keep the frames that decode."
+        )
 
 
 def _frames_table(frames: tuple[DecodedFrame, ...]) -> pa.Table:

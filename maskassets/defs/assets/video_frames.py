@@ -19,8 +19,9 @@ from maskassets.versions import fingerprint
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
     description=(
-        "Every decoded frame of the video as lossless PNG in parquet, with frame_index, presentation time, "
-        "width and height; decoded with PyAV one row group at a time."
+        "Every decoded frame of the video, upright, as lossless PNG in parquet, with frame_index, presentation "
+        "time, width and height; decoded with PyAV one row group at a time. Packets that cannot be decoded "
+        "are skipped and counted (packets_lost) unless strict decoding is on."
     ),
 )
 def video_frames(
@@ -32,8 +33,11 @@ def video_frames(
 
     def build(staged):
         staged.metadata["source_uri"] = source.uri
-        stage.extract_frames(store, source.path, staged)
+        stage.extract_frames(store, source.path, staged, strict=videos.strict_decoding)
 
-    return materialize_or_reuse(
+    result = materialize_or_reuse(
         context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
     )
+    if videos.strict_decoding:
+        stage.refuse_damaged(store.require_manifest(stage.STAGE, context.partition_key), source.path)
+    return result
