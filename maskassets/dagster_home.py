@@ -1,6 +1,6 @@
 """The Dagster home that `maskassets` commands use: a folder with a dagster.yaml that bounds how many
 runs (one video's chain each) execute at once, so a backfill of many videos queues instead of
-starting a Ray actor pool per video all at once."""
+starting a Ray actor pool per video all at once, and runs one partition's queued runs one at a time."""
 
 import os
 
@@ -11,6 +11,13 @@ _INSTANCE_YAML = f"""# Written by maskassets; edit freely (it is never overwritt
 concurrency:
   runs:
     max_concurrent_runs: {MAX_CONCURRENT_RUNS}
+    # Two queued runs of one video (a sensor's and a backfill's, say) wait for each other; the second
+    # then finds the first one's artifacts and reuses them.
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 """
 
 

@@ -26,6 +26,9 @@ def build_definitions() -> dg.Definitions:
         jobs=[video_pipeline_job],
         sensors=[new_videos_sensor, automation_sensor],
         resources=resources,
+        # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a
+        # Ray connection per stage (seconds each) and leave Ray processes behind every step.
+        executor=dg.in_process_executor,
     )
 
 

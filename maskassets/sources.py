@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from upath import UPath
 
 from maskassets.partition_keys import partition_key_for, validate_partition_key
+from maskassets.storage_errors import explain_storage_errors
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
@@ -32,6 +33,10 @@ class VideoFolder:
 
     def list_videos(self) -> dict[str, SourceVideo]:
         """Every video under the folder, by partition key, in a stable order."""
+        with explain_storage_errors("The videos folder", self.location):
+            return self._list_videos()
+
+    def _list_videos(self) -> dict[str, SourceVideo]:
         if not self.root.exists():
             raise FileNotFoundError(
                 f"The videos folder {self.location} does not exist; create it or point "
@@ -59,19 +64,21 @@ class VideoFolder:
 
 def content_fingerprint(path: UPath) -> str:
     """A content-derived identity of a source file: S3's ETag, else the sha256 of its bytes."""
-    info = path.fs.info(path.path)
-    if etag := _etag(info):
-        return f"etag:{etag}:{info.get('size')}"
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
+    with explain_storage_errors("The video", str(path)):
+        info = path.fs.info(path.path)
+        if etag := _etag(info):
+            return f"etag:{etag}:{info.get('size')}"
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            while chunk := stream.read(_HASH_CHUNK_BYTES):
+                digest.update(chunk)
+        return f"sha256:{digest.hexdigest()}"
 
 
 def change_marker(path: UPath) -> str:
     """A cheap marker that changes when the file is replaced: ETag on S3, else size and mtime."""
-    info = path.fs.info(path.path)
+    with explain_storage_errors("The video", str(path)):
+        info = path.fs.info(path.path)
     return _etag(info) or f"{info.get('size')}:{info.get('mtime') or info.get('LastModified')}"
 
 

@@ -3,7 +3,8 @@
 
 Each commit writes into a fresh ``v-<version>-<nonce>/`` folder and then replaces ``manifest.json``,
 the one file readers trust, in a single atomic step (``os.replace`` locally, one PUT on S3). A writer
-killed half-way leaves an unreferenced folder, never a half-written artifact that a reader would use.
+killed half-way leaves an unreferenced folder, never a half-written artifact that a reader would use,
+and two writers of one partition each publish a complete folder: the last one to commit wins.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pyarrow.fs
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
+from maskassets.storage_errors import explain_storage_errors
+
 MANIFEST_NAME = "manifest.json"
 UNPARTITIONED = "_all"
 
@@ -36,6 +39,8 @@ class Manifest:
     files: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+    #: The folder this commit replaced; kept for readers still on it, removed by the next commit.
+    replaced: str | None = None
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -76,9 +81,10 @@ class ArtifactStore:
 
     def read_manifest(self, stage: str, partition: str | None = None) -> Manifest | None:
         manifest_path = self.stage_dir(stage, partition) / MANIFEST_NAME
-        if not manifest_path.exists():
-            return None
-        return Manifest.from_json(manifest_path.read_text())
+        with explain_storage_errors("The artifact root", str(self.root)):
+            if not manifest_path.exists():
+                return None
+            return Manifest.from_json(manifest_path.read_text())
 
     def require_manifest(self, stage: str, partition: str | None = None) -> Manifest:
         manifest = self.read_manifest(stage, partition)
@@ -98,32 +104,38 @@ class ArtifactStore:
 
     @contextmanager
     def commit(self, stage: str, partition: str | None, *, version: str) -> Iterator[StagedArtifact]:
-        """Yield a staging folder; on a clean exit publish it as the stage's artifact, else remove it."""
+        """Yield a staging folder; on a clean exit publish it as the stage's artifact, else remove it.
+
+        The folder the new manifest replaces is kept until the next commit, so a run still reading it
+        (another run of the same partition, started earlier) is not cut off mid-read.
+        """
         stage_dir = self.stage_dir(stage, partition)
         directory = f"v-{version}-{uuid.uuid4().hex[:8]}"
         staged = StagedArtifact(directory=stage_dir / directory)
-        staged.directory.mkdir(parents=True, exist_ok=True)
-        try:
-            yield staged
-            missing = [name for name in staged.files if not (staged.directory / name).exists()]
-            if missing:
-                raise RuntimeError(f"'{stage}' did not write {missing} before committing")
-            previous = self.read_manifest(stage, partition)
-            manifest = Manifest(
-                stage=stage,
-                partition=partition or UNPARTITIONED,
-                version=version,
-                directory=directory,
-                files=list(staged.files),
-                metadata=staged.metadata,
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            self._publish(stage_dir / MANIFEST_NAME, manifest.to_json())
-        except BaseException:
-            _remove_tree(staged.directory)
-            raise
-        if previous is not None and previous.directory != directory:
-            _remove_tree(stage_dir / previous.directory)
+        with explain_storage_errors("The artifact root", str(self.root)):
+            staged.directory.mkdir(parents=True, exist_ok=True)
+            try:
+                yield staged
+                missing = [name for name in staged.files if not (staged.directory / name).exists()]
+                if missing:
+                    raise RuntimeError(f"'{stage}' did not write {missing} before committing")
+                previous = self.read_manifest(stage, partition)
+                manifest = Manifest(
+                    stage=stage,
+                    partition=partition or UNPARTITIONED,
+                    version=version,
+                    directory=directory,
+                    files=list(staged.files),
+                    metadata=staged.metadata,
+                    created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    replaced=previous.directory if previous else None,
+                )
+                self._publish(stage_dir / MANIFEST_NAME, manifest.to_json())
+            except BaseException:
+                _remove_tree(staged.directory)
+                raise
+            if previous is not None and previous.replaced not in (None, directory, previous.directory):
+                _remove_tree(stage_dir / previous.replaced)
 
     def _publish(self, manifest_path: UPath, text: str) -> None:
         if self.is_local:

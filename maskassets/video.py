@@ -13,6 +13,8 @@ import av
 import numpy as np
 from upath import UPath
 
+from maskassets.storage_errors import explain_storage_errors
+
 WebmCodec = Literal["vp8", "vp9"]
 _LIBVPX_ENCODERS: dict[str, str] = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 #: WebM stores timestamps in milliseconds.
@@ -150,7 +152,8 @@ class VideoDecodeError(ValueError):
 def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
     """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why."""
     with ExitStack() as stack:
-        source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
+        with explain_storage_errors("The video", str(path)):
+            source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
         try:
             container = stack.enter_context(av.open(source))
         except av.error.FFmpegError as error:

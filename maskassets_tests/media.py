@@ -88,7 +88,19 @@ def pipeline_settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
 def rotate_clip(source: Path, target: Path, degrees: int) -> Path:
     """``source`` with a display-rotation tag, as phones record portrait video (the pixels untouched)."""
     subprocess.run(
-        ["ffmpeg", "-y", "-v", "error", "-i", str(source), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}", str(target)],
+        [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={degrees}",
+            str(target),
+        ],
         check=True,
     )
     return target

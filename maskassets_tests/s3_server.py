@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -45,3 +46,35 @@ def make_public_bucket(client, bucket: str) -> None:
         ],
     }
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+@contextmanager
+def credentials_under_policy(endpoint: str, statements: list[dict]) -> Iterator[dict[str, str]]:
+    """A user whose IAM policy is ``statements``, with moto's IAM checks on for as long as the block runs;
+    yields that user's AWS_* credentials."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    iam.create_user(UserName="limited")
+    iam.put_user_policy(
+        UserName="limited",
+        PolicyName="limited",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    key = iam.create_access_key(UserName="limited")["AccessKey"]
+    _set_unauthenticated_requests(endpoint, "0")
+    try:
+        yield {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    finally:
+        _set_unauthenticated_requests(endpoint, "inf")
+
+
+def _set_unauthenticated_requests(endpoint: str, count: str) -> None:
+    """moto checks IAM only after this many requests; "inf" (its default) turns the checks off."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -14,20 +10,11 @@ import pytest
 from maskassets.defs.partitions import video_partitions
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
+from maskassets_tests.commands import REPO_ROOT, run_command
 from maskassets_tests.media import make_clip
 
 pytestmark = pytest.mark.slow
-REPO_ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm")
-
-
-def _run(arguments: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess:
-    command = shutil.which(arguments[0], path=os.path.dirname(sys.executable))
-    completed = subprocess.run(
-        [command, *arguments[1:]], cwd=cwd, env={**os.environ, **extra_env}, capture_output=True, text=True
-    )
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
-    return completed
 
 
 def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, pipeline_env, monkeypatch):
@@ -36,7 +23,7 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
     make_clip(videos / "first.mp4", frames=5)
     make_clip(videos / "second.mp4", frames=3)
 
-    first = _run(["maskassets", "update"], cwd=tmp_path).stdout
+    first = run_command(["maskassets", "update"], cwd=tmp_path).stdout
     assert "2 video(s); 2 new" in first
     assert "first.mp4: model_checkpoint built, video_frames built, frame_predictions built" in first
     assert "second.mp4: model_checkpoint reused, video_frames built" in first
@@ -47,7 +34,7 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
         manifest = store.require_manifest("output_webm", key)
         assert store.artifact_path(manifest, WEBM_FILE).stat().st_size > 0
 
-    again = _run(["maskassets", "update"], cwd=tmp_path).stdout
+    again = run_command(["maskassets", "update"], cwd=tmp_path).stdout
     assert "0 new" in again
     for key in ("first.mp4", "second.mp4"):
         assert f"{key}: " + ", ".join(f"{stage} reused" for stage in STAGES) in again
@@ -59,12 +46,14 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
         instance.add_dynamic_partitions(video_partitions.name, ["clip.mp4"])
     module = ["-m", "maskassets.definitions"]
 
-    _run(["dagster", "asset", "materialize", *module, "--select", "*output_webm", "--partition", "clip.mp4"], REPO_ROOT)
+    run_command(
+        ["dagster", "asset", "materialize", *module, "--select", "*output_webm", "--partition", "clip.mp4"], REPO_ROOT
+    )
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     before = {stage: store.require_manifest(stage, "clip.mp4") for stage in STAGES[1:]}
     assert before["output_webm"].metadata["codec"] == "vp8"
 
-    _run(
+    run_command(
         ["dagster", "asset", "materialize", *module, "--select", "output_webm", "--partition", "clip.mp4"],
         REPO_ROOT,
         MASKASSETS_CODEC="vp9",
@@ -78,14 +67,14 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
 
 def test_a_cli_backfill_of_many_videos_is_queued_under_the_run_bound(tmp_path, pipeline_env, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    assert _run(["maskassets", "home"], cwd=tmp_path).stdout.strip() == str(tmp_path / "home")
+    assert run_command(["maskassets", "home"], cwd=tmp_path).stdout.strip() == str(tmp_path / "home")
     keys = ["a.mp4", "b.mp4", "c.mp4"]
     for key in keys:
         make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / key, frames=2)
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(video_partitions.name, keys)
 
-    _run(
+    run_command(
         [
             "dagster",
             "job",

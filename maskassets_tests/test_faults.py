@@ -1,5 +1,6 @@
-"""A step killed with SIGKILL while writing leaves no artifact that looks complete, and the rerun
-produces the same data as an uninterrupted run."""
+"""Faults: a step killed with SIGKILL while writing leaves no artifact that looks complete and the rerun
+produces the same data as an uninterrupted run; two runs of one partition at once leave complete
+artifacts; a detector actor killed mid-stage is restarted by Ray and every frame is still written once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,30 +15,36 @@ import dagster as dg
 import pytest
 import skvideo
 
+from maskassets import schema
 from maskassets.defs.partitions import video_partitions
 from maskassets.parquet_io import read_parquet_table
+from maskassets.stages.annotated_frames import ANNOTATED_FILE
+from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
+from maskassets_tests.commands import REPO_ROOT, command_line, start_command
+from maskassets_tests.media import copy_carphone, decode_rgb_frames, make_clip
 
 pytestmark = pytest.mark.slow
-REPO_ROOT = Path(__file__).resolve().parents[1]
 KEY = "bunny.mp4"
 
 
 def _materialize_frames(artifacts: Path) -> subprocess.Popen:
-    command = shutil.which("dagster", path=os.path.dirname(sys.executable))
     return subprocess.Popen(
-        [
-            command,
-            "asset",
-            "materialize",
-            "-m",
-            "maskassets.definitions",
-            "--select",
-            "video_frames",
-            "--partition",
-            KEY,
-        ],
+        command_line(
+            [
+                "dagster",
+                "asset",
+                "materialize",
+                "-m",
+                "maskassets.definitions",
+                "--select",
+                "video_frames",
+                "--partition",
+                KEY,
+            ]
+        ),
         cwd=REPO_ROOT,
         env={**os.environ, "MASKASSETS_ARTIFACTS": str(artifacts)},
         stdout=subprocess.DEVNULL,
@@ -80,3 +86,68 @@ def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(
     rerun_table = read_parquet_table(killed_store, killed_store.artifact_path(rerun, FRAMES_FILE))
     clean_table = read_parquet_table(clean_store, clean_store.artifact_path(uninterrupted, FRAMES_FILE))
     assert rerun_table.equals(clean_table)
+
+
+def _chain_command(key: str) -> list[str]:
+    return [
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "maskassets.definitions",
+        "--select",
+        "*output_webm",
+        "--partition",
+        key,
+    ]
+
+
+def _assert_every_frame_once(store: ArtifactStore, key: str, frames: int) -> None:
+    for stage, file_name in (("frame_predictions", PREDICTIONS_FILE), ("annotated_frames", ANNOTATED_FILE)):
+        manifest = store.require_manifest(stage, key)
+        assert store.is_complete(manifest)
+        table = read_parquet_table(store, store.artifact_path(manifest, file_name))
+        assert table[schema.FRAME_INDEX].to_pylist() == list(range(frames)), stage
+    webm = store.require_manifest("output_webm", key)
+    assert len(decode_rgb_frames(Path(store.artifact_path(webm, WEBM_FILE).path))) == frames
+
+
+def test_two_runs_of_one_partition_at_once_leave_one_complete_artifact_per_stage(pipeline_env, dagster_home):
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=6)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(video_partitions.name, ["clip.mp4"])
+    # One CPU each, so the two runs' local Rays share the machine's two cores.
+    runs = [start_command(_chain_command("clip.mp4"), MASKASSETS_RAY_NUM_CPUS="1") for _ in range(2)]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], "\n".join(output[-3000:] for output in outputs)
+    _assert_every_frame_once(ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"]), "clip.mp4", 6)
+
+
+def _frame_detector_actors() -> list[int]:
+    """Process ids of live Ray actors running the detector (Ray names its processes after the class)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"FrameDetector" in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_a_detector_actor_killed_mid_stage_is_restarted_and_no_frame_is_lost(pipeline_env, dagster_home):
+    copy_carphone(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "carphone.mp4")
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(video_partitions.name, ["carphone.mp4"])
+    run = start_command(_chain_command("carphone.mp4"), MASKASSETS_BATCH_SIZE="2")
+    deadline = time.monotonic() + 300
+    while not (actors := _frame_detector_actors()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert actors, "frame_predictions never started its detector actors"
+    time.sleep(8)  # past loading the model, into the 120 frames
+    os.kill(actors[0], signal.SIGKILL)
+    output = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, output[-4000:]
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    assert store.require_manifest("frame_predictions", "carphone.mp4").metadata["frame_count"] == 120
+    _assert_every_frame_once(store, "carphone.mp4", 120)

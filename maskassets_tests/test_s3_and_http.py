@@ -10,13 +10,24 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import ray
+from dagster_shared.serdes import serialize_value
 
+from maskassets.cli import update_all
+from maskassets.sources import VideoFolder
 from maskassets.stages.model_checkpoint import download_checkpoint
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
+from maskassets.storage_errors import StorageAccessError
+from maskassets_tests.loopback import free_port
 from maskassets_tests.media import decode_rgb_frames, make_clip
 from maskassets_tests.pipeline_run import register_and_run
-from maskassets_tests.s3_server import FAKE_CREDENTIALS, admin_client, make_public_bucket, s3_server
+from maskassets_tests.s3_server import (
+    FAKE_CREDENTIALS,
+    admin_client,
+    credentials_under_policy,
+    make_public_bucket,
+    s3_server,
+)
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
@@ -63,7 +74,9 @@ def test_a_checkpoint_is_read_over_http(checkpoint_path, tmp_path):
 
 @pytest.mark.slow
 def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipeline_env, dagster_home, monkeypatch):
-    for name, value in FAKE_CREDENTIALS.items():
+    # Distinctive credentials (moto accepts any while its IAM checks are off), to look for them afterwards.
+    credentials = {"AWS_ACCESS_KEY_ID": "AKIAMASKASSETSTEST01", "AWS_SECRET_ACCESS_KEY": "never-log-this-7f3c9a"}
+    for name, value in credentials.items():
         monkeypatch.setenv(name, value)
     client = admin_client(s3_endpoint)
     client.create_bucket(Bucket="media")
@@ -76,7 +89,12 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
     try:
         with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
             result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
+            everything_recorded = serialize_value(instance.all_logs(result.run_id)) + str(
+                instance.get_run_by_id(result.run_id)
+            )
         assert result.success
+        for secret in credentials.values():
+            assert secret not in everything_recorded
     finally:
         ray.shutdown()
     store = ArtifactStore("s3://media/artifacts")
@@ -85,6 +103,10 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
     local_copy.parent.mkdir(parents=True, exist_ok=True)
     local_copy.write_bytes(store.artifact_path(manifest, WEBM_FILE).read_bytes())
     assert len(decode_rgb_frames(local_copy)) == 4
+    for item in client.list_objects_v2(Bucket="media", Prefix="artifacts/")["Contents"]:
+        if item["Key"].endswith("manifest.json"):
+            manifest_text = client.get_object(Bucket="media", Key=item["Key"])["Body"].read().decode()
+            assert not any(secret in manifest_text for secret in credentials.values())
     listed = client.list_objects_v2(Bucket="media", Prefix="artifacts/")["Contents"]
     assert {item["Key"].split("/")[1] for item in listed} == {
         "model_checkpoint",
@@ -93,3 +115,59 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
         "annotated_frames",
         "output_webm",
     }
+
+
+NO_ACCESS = [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]
+
+
+def test_locations_the_credentials_may_not_read_are_named_with_the_fix(s3_endpoint, checkpoint_path, monkeypatch):
+    client = admin_client(s3_endpoint)
+    client.create_bucket(Bucket="media")
+    client.upload_file(str(checkpoint_path), "media", "models/ckpt.pth")
+    with credentials_under_policy(s3_endpoint, NO_ACCESS) as credentials:
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(StorageAccessError, match=r"The videos folder s3://media/incoming refused access"):
+            VideoFolder("s3://media/incoming").list_videos()
+        with pytest.raises(
+            StorageAccessError, match=r"The artifact root s3://media/artifacts refused access.*AWS chain"
+        ):
+            ArtifactStore("s3://media/artifacts").read_manifest("video_frames", "clip.mp4")
+        with pytest.raises(FileNotFoundError, match=r"s3://media/models/ckpt.pth cannot be read \(.*AccessDenied"):
+            download_checkpoint("s3://media/models/ckpt.pth", "/dev/null")
+
+
+def test_an_unreachable_endpoint_is_named_with_the_setting_to_fix(s3_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(
+        StorageAccessError, match=r"The videos folder s3://media/incoming cannot be reached.*AWS_ENDPOINT_URL"
+    ):
+        VideoFolder("s3://media/incoming").list_videos()
+    with pytest.raises(FileNotFoundError, match=r"s3://media/models/ckpt.pth cannot be read.*AWS_ENDPOINT_URL"):
+        download_checkpoint("s3://media/models/ckpt.pth", "/dev/null")
+
+
+@pytest.mark.slow
+def test_a_video_the_credentials_may_not_read_fails_alone(s3_endpoint, pipeline_env, dagster_home, monkeypatch):
+    client = admin_client(s3_endpoint)
+    client.create_bucket(Bucket="media")
+    for key in ("readable.mp4", "forbidden.mp4"):
+        clip = make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / key, frames=3)
+        client.upload_file(str(clip), "media", f"incoming/{key}")
+    monkeypatch.setenv("MASKASSETS_VIDEOS", "s3://media/incoming")
+    policy = [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::media/incoming/forbidden.mp4"},
+    ]
+    with credentials_under_policy(s3_endpoint, policy) as credentials:
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        with dg.DagsterInstance.get() as instance:
+            report = update_all(instance)
+    assert report.outcomes["readable.mp4"]["output_webm"] == "built"
+    (failure,) = report.failures["forbidden.mp4"]
+    assert failure.startswith("video_frames: The video s3://media/incoming/forbidden.mp4 refused access"), failure
+    assert "standard AWS chain" in failure
+    assert credentials["AWS_SECRET_ACCESS_KEY"] not in failure

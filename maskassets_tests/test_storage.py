@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,14 +36,41 @@ def test_a_failed_write_leaves_the_previous_artifact_and_no_partial_files(tmp_pa
     )
 
 
-def test_a_new_commit_replaces_the_old_one_and_removes_its_files(tmp_path: Path):
+def test_a_commit_keeps_the_folder_it_replaced_for_its_readers_until_the_next_commit(tmp_path: Path):
     store = ArtifactStore(str(tmp_path))
-    for version in ("v1", "v2"):
-        with store.commit("stage", None, version=version) as staged:
-            staged.path("data.txt").write_text(version)
+    with store.commit("stage", None, version="v1") as staged:
+        staged.path("data.txt").write_text("v1")
+    being_read = store.require_manifest("stage")
+    with store.commit("stage", None, version="v2") as staged:
+        staged.path("data.txt").write_text("v2")
+    assert store.artifact_path(being_read, "data.txt").read_text() == "v1"
+    with store.commit("stage", None, version="v3") as staged:
+        staged.path("data.txt").write_text("v3")
     manifest = store.require_manifest("stage")
-    assert store.artifact_path(manifest, "data.txt").read_text() == "v2"
-    assert len([p for p in (tmp_path / "stage" / "_all").iterdir() if p.is_dir()]) == 1
+    assert store.artifact_path(manifest, "data.txt").read_text() == "v3"
+    folders = {p.name for p in (tmp_path / "stage" / "_all").iterdir() if p.is_dir()}
+    assert folders == {manifest.directory, manifest.replaced}
+    assert being_read.directory not in folders
+
+
+def test_writers_of_one_partition_at_once_each_publish_a_complete_artifact(tmp_path: Path):
+    store = ArtifactStore(str(tmp_path))
+    start = threading.Barrier(8)
+
+    def write(version: str) -> None:
+        start.wait()
+        with store.commit("stage", "video.mp4", version=version) as staged:
+            for part in range(20):
+                with staged.path(f"part-{part}.txt").open("w") as stream:
+                    stream.write(version)
+            staged.metadata["writer"] = version
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, [f"v{number}" for number in range(8)]))
+    manifest = store.require_manifest("stage", "video.mp4")
+    assert manifest.metadata["writer"] == manifest.version
+    assert store.is_complete(manifest)
+    assert {store.artifact_path(manifest, name).read_text() for name in manifest.files} == {manifest.version}
 
 
 def test_a_commit_that_forgets_a_registered_file_is_refused(tmp_path: Path):

@@ -3,9 +3,8 @@ variable frame rate whose real timestamps the output keeps, and a phone's rotati
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import subprocess
+from pathlib import Path
 
 import av
 import dagster as dg

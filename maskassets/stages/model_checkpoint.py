@@ -50,7 +50,7 @@ def _open_source(uri: str) -> Any:
         if uri.startswith("s3://"):
             return smart_open.open(uri, "rb", transport_params={"client": _s3_client()})
         return smart_open.open(uri, "rb", compression="disable")
-    except (FileNotFoundError, OSError, botocore.exceptions.ClientError) as error:
+    except (OSError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         raise FileNotFoundError(
             f"The checkpoint {uri} cannot be read ({error}); check the URI and your access to it "
             "(MASKASSETS_CHECKPOINT, AWS credentials or AWS_ENDPOINT_URL)."
