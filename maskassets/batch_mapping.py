@@ -17,10 +17,6 @@ from maskassets.storage import ArtifactStore
 #: Read tasks are light; asking no CPU for them keeps an actor pool that fills every CPU from starving
 #: the reads, which is how a pool of 2 on 2 CPUs deadlocks.
 _READ_TASK_CPUS = 0.0
-#: An actor that dies (OOM killer, a lost node, kill -9) is restarted up to this many times and its
-#: unfinished batches are retried on the restarted actor, so the stage still writes every frame once;
-#: past that the step fails, nothing is committed, and a rerun starts the stage over.
-ACTOR_RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,11 @@ def map_parquet_batches(
     pool: ActorPoolSettings,
     columns: list[str],
 ) -> int:
-    """Feed the parquet rows at ``source`` through ``batch_class`` on an actor pool; returns rows written."""
+    """Feed the parquet rows at ``source`` through ``batch_class`` on an actor pool; returns rows written.
+
+    An actor that dies (OOM killer, a lost node, kill -9) is restarted and its unfinished batches are
+    retried on it: Ray Data's defaults for actor pools (``max_restarts=-1``, ``max_task_retries=-1``).
+    """
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     dataset = ray.data.read_datasource(StoredTableDatasource(store, source, columns), num_cpus=_READ_TASK_CPUS)
@@ -71,8 +71,6 @@ def map_parquet_batches(
         compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
         num_cpus=pool.cpus_per_actor,
         num_gpus=pool.resolved_gpus_per_actor(),
-        max_restarts=ACTOR_RESTARTS,
-        max_task_retries=-1,
     )
     for table in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
         writer.write(table)

@@ -67,7 +67,8 @@ def _root_cause(error) -> str:
     """The stage's own error under Dagster's wrappers: it names the input and the fix."""
     while error.cls_name.startswith("Dagster") and error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    qualified_name, _, message = error.message.strip().partition(": ")
+    return message if qualified_name.endswith(error.cls_name) else error.message.strip()
 
 
 def _stage_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, str]:

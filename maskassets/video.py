@@ -150,10 +150,12 @@ class VideoDecodeError(ValueError):
 
 @contextmanager
 def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
-    """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why."""
+    """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why. A
+    storage failure while the container is open (an S3 read refused mid-stream) is reported as this
+    video's."""
     with ExitStack() as stack:
-        with explain_storage_errors("The video", str(path)):
-            source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
+        stack.enter_context(explain_storage_errors("The video", str(path)))
+        source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
         try:
             container = stack.enter_context(av.open(source))
         except av.error.FFmpegError as error:

@@ -21,8 +21,11 @@ def s3_server() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets and users per process, not per server: start each server empty.
+    _moto_api(endpoint, "reset", "")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield endpoint
     finally:
         server.stop()
 
@@ -66,15 +69,21 @@ def credentials_under_policy(endpoint: str, statements: list[dict]) -> Iterator[
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
     )
     key = iam.create_access_key(UserName="limited")["AccessKey"]
-    _set_unauthenticated_requests(endpoint, "0")
+    # moto checks IAM only after this many requests; "inf", its default, turns the checks off.
+    _moto_api(endpoint, "reset-auth", "0")
     try:
         yield {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
     finally:
-        _set_unauthenticated_requests(endpoint, "inf")
+        _moto_api(endpoint, "reset-auth", "inf")
 
 
-def _set_unauthenticated_requests(endpoint: str, count: str) -> None:
-    """moto checks IAM only after this many requests; "inf" (its default) turns the checks off."""
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST")
+def _moto_api(endpoint: str, action: str, body: str) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/{action}",
+        data=body.encode(),
+        method="POST",
+        # Not form-encoded, or the server parses the body as a form and finds no count in it.
+        headers={"Content-Type": "application/octet-stream"},
+    )
     with urllib.request.urlopen(request) as response:
         assert response.status == 200

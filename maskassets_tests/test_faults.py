@@ -135,6 +135,10 @@ def _frame_detector_actors() -> list[int]:
     return pids
 
 
+def store_has_no(stage: str, pipeline_env: dict[str, str]) -> bool:
+    return ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"]).read_manifest(stage, "carphone.mp4") is None
+
+
 def test_a_detector_actor_killed_mid_stage_is_restarted_and_no_frame_is_lost(pipeline_env, dagster_home):
     copy_carphone(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "carphone.mp4")
     with dg.DagsterInstance.get() as instance:
@@ -145,6 +149,7 @@ def test_a_detector_actor_killed_mid_stage_is_restarted_and_no_frame_is_lost(pip
         time.sleep(0.2)
     assert actors, "frame_predictions never started its detector actors"
     time.sleep(8)  # past loading the model, into the 120 frames
+    assert run.poll() is None and store_has_no("frame_predictions", pipeline_env), "killed too late"
     os.kill(actors[0], signal.SIGKILL)
     output = run.communicate(timeout=600)[0]
     assert run.returncode == 0, output[-4000:]

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import ray
+import s3fs
 from dagster_shared.serdes import serialize_value
 
 from maskassets.cli import update_all
@@ -39,9 +40,12 @@ def s3_endpoint(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # s3fs keeps one filesystem (and its endpoint and credentials) per set of arguments for the process.
+    s3fs.S3FileSystem.clear_instance_cache()
     with s3_server() as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
         yield endpoint
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_a_checkpoint_in_a_public_bucket_is_read_without_credentials(s3_endpoint, checkpoint_path, tmp_path):
