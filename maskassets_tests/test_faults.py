@@ -30,21 +30,23 @@ pytestmark = pytest.mark.slow
 KEY = "bunny.mp4"
 
 
+def _materialize_command(selection: str, key: str) -> list[str]:
+    return [
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "maskassets.definitions",
+        "--select",
+        selection,
+        "--partition",
+        key,
+    ]
+
+
 def _materialize_frames(artifacts: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        command_line(
-            [
-                "dagster",
-                "asset",
-                "materialize",
-                "-m",
-                "maskassets.definitions",
-                "--select",
-                "video_frames",
-                "--partition",
-                KEY,
-            ]
-        ),
+        command_line(_materialize_command("video_frames", KEY)),
         cwd=REPO_ROOT,
         env={**os.environ, "MASKASSETS_ARTIFACTS": str(artifacts)},
         stdout=subprocess.DEVNULL,
@@ -88,7 +90,7 @@ def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(
     assert rerun_table.equals(clean_table)
 
 
-def _chain_command(key: str) -> list[str]:
+def _materialize_command(selection: str, key: str) -> list[str]:
     return [
         "dagster",
         "asset",
@@ -96,7 +98,7 @@ def _chain_command(key: str) -> list[str]:
         "-m",
         "maskassets.definitions",
         "--select",
-        "*output_webm",
+        selection,
         "--partition",
         key,
     ]
@@ -117,7 +119,9 @@ def test_two_runs_of_one_partition_at_once_leave_one_complete_artifact_per_stage
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(video_partitions.name, ["clip.mp4"])
     # One CPU each, so the two runs' local Rays share the machine's two cores.
-    runs = [start_command(_chain_command("clip.mp4"), MASKASSETS_RAY_NUM_CPUS="1") for _ in range(2)]
+    runs = [
+        start_command(_materialize_command("*output_webm", "clip.mp4"), MASKASSETS_RAY_NUM_CPUS="1") for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(output[-3000:] for output in outputs)
     _assert_every_frame_once(ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"]), "clip.mp4", 6)
@@ -143,7 +147,7 @@ def test_a_detector_actor_killed_mid_stage_is_restarted_and_no_frame_is_lost(pip
     copy_carphone(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "carphone.mp4")
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(video_partitions.name, ["carphone.mp4"])
-    run = start_command(_chain_command("carphone.mp4"), MASKASSETS_BATCH_SIZE="2")
+    run = start_command(_materialize_command("*output_webm", "carphone.mp4"), MASKASSETS_BATCH_SIZE="2")
     deadline = time.monotonic() + 300
     while not (actors := _frame_detector_actors()) and time.monotonic() < deadline:
         time.sleep(0.2)
