@@ -16,6 +16,7 @@ from maskassets.definitions import build_definitions
         ({"MASKASSETS_POOL_SIZE": "-2"}, r"pool_size\n.*greater than or equal to 0"),
         ({"MASKASSETS_CODEC": "h265"}, r"codec\n.*'vp8' or 'vp9'"),
         ({"MASKASSETS_MIN_SIZE": "large"}, r"MASKASSETS_MIN_SIZE='large' is not a valid int"),
+        ({"MASKASSETS_STRICT_DECODING": "maybe"}, r"MASKASSETS_STRICT_DECODING='maybe' is not a flag; use 1 or 0"),
         (
             {"MASKASSETS_RAY_ADDRESS": "127.0.0.1:6379", "MASKASSETS_RAY_NUM_CPUS": "2"},
             r"MASKASSETS_RAY_NUM_CPUS sizes a local Ray",
