@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -154,5 +154,7 @@ class ArtifactStore:
 
 
 def _remove_tree(directory: UPath) -> None:
-    if directory.exists():
-        directory.fs.rm(directory.path, recursive=True)
+    # Two writers of one partition may both remove the folder two commits back; the second finds it gone.
+    with suppress(FileNotFoundError):
+        if directory.exists():
+            directory.fs.rm(directory.path, recursive=True)
