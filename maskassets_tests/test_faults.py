@@ -90,20 +90,6 @@ def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(
     assert rerun_table.equals(clean_table)
 
 
-def _materialize_command(selection: str, key: str) -> list[str]:
-    return [
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "maskassets.definitions",
-        "--select",
-        selection,
-        "--partition",
-        key,
-    ]
-
-
 def _assert_every_frame_once(store: ArtifactStore, key: str, frames: int) -> None:
     for stage, file_name in (("frame_predictions", PREDICTIONS_FILE), ("annotated_frames", ANNOTATED_FILE)):
         manifest = store.require_manifest(stage, key)
