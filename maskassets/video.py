@@ -121,8 +121,7 @@ def iter_frames(path: UPath, losses: DecodeLosses | None = None, *, strict: bool
 
 def _strict_error(path: UPath, losses: DecodeLosses, reason: str) -> VideoDecodeError:
     return VideoDecodeError(
-        f"{path} is damaged at {losses.first_loss_seconds or 0:.2f} s ({reason}) and strict decoding is on; "
-        "re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING to keep the frames that decode."
+        f"{path} is damaged at {losses.first_loss_seconds or 0:.2f} s ({reason}); {STRICT_DECODING_FIX}"
     )
 
 
@@ -142,6 +141,13 @@ def _first_frame_rotation(container: av.container.InputContainer, stream: av.Vid
         except av.error.InvalidDataError:
             continue
     return 0
+
+
+#: What a damaged video's error under strict decoding tells the user to do.
+STRICT_DECODING_FIX = (
+    "strict decoding is on: re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING to keep the "
+    "frames that decode."
+)
 
 
 class VideoDecodeError(ValueError):

@@ -13,7 +13,7 @@ from maskassets import schema
 from maskassets.frame_codec import encode_frame
 from maskassets.parquet_io import ParquetTableWriter
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.video import DecodedFrame, DecodeLosses, VideoDecodeError, VideoInfo, iter_frames
+from maskassets.video import STRICT_DECODING_FIX, DecodedFrame, DecodeLosses, VideoDecodeError, VideoInfo, iter_frames
 
 STAGE = "video_frames"
 CODE_VERSION = "2"
@@ -74,9 +74,8 @@ def refuse_damaged(stored: Manifest, source: UPath) -> None:
     lost, concealed = stored.metadata.get("packets_lost", 0), stored.metadata.get("frames_concealed", 0)
     if lost or concealed:
         raise VideoDecodeError(
-            f"{source} is damaged ({lost} packets could not be decoded, {concealed} frames were concealed) "
-            "and strict decoding is on; re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING "
-            "to keep the frames that decode."
+            f"{source} is damaged ({lost} packets could not be decoded, {concealed} frames were concealed); "
+            f"{STRICT_DECODING_FIX}"
         )
 
 
