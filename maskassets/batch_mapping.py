@@ -12,6 +12,7 @@ from upath import UPath
 
 from maskassets.parquet_datasource import StoredTableDatasource
 from maskassets.parquet_io import ParquetTableWriter
+from maskassets.progress import ProgressLog
 from maskassets.storage import ArtifactStore
 
 #: Read tasks are light; asking no CPU for them keeps an actor pool that fills every CPU from starving
@@ -54,6 +55,7 @@ def map_parquet_batches(
     constructor_kwargs: dict[str, Any],
     pool: ActorPoolSettings,
     columns: list[str],
+    progress: ProgressLog,
 ) -> int:
     """Feed the parquet rows at ``source`` through ``batch_class`` on an actor pool; returns rows written.
 
@@ -74,4 +76,5 @@ def map_parquet_batches(
     )
     for table in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
         writer.write(table)
+        progress.advance(table.num_rows)
     return writer.rows_written

@@ -15,7 +15,7 @@ from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
 
-STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm")
+STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary")
 _OVERRIDES = {
     "videos": "MASKASSETS_VIDEOS",
     "artifacts": "MASKASSETS_ARTIFACTS",
@@ -31,6 +31,8 @@ class UpdateReport:
     failures: dict[str, list[str]] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    #: The table across videos: "built", "reused" or "FAILED <why>".
+    videos_summary: str = "not run"
 
     def lines(self) -> list[str]:
         lines = [f"{len(self.outcomes)} video(s); {len(self.new)} new"]
@@ -39,6 +41,7 @@ class UpdateReport:
             lines.extend(f"  FAILED {message}" for message in self.failures.get(key, []))
         if self.gone:
             lines.append(f"no longer in the folder (partitions and artifacts kept): {', '.join(self.gone)}")
+        lines.append(f"all videos: videos_mask_summary {self.videos_summary}")
         lines.append(f"done: {len(self.outcomes) - len(self.failures)} up to date, {len(self.failures)} failed")
         return lines
 
@@ -60,6 +63,13 @@ def update_all(instance: dg.DagsterInstance) -> UpdateReport:
                 f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
                 for event in result.get_step_failure_events()
             ]
+    summary = defs.resolve_job_def("videos_summary").execute_in_process(instance=instance, raise_on_error=False)
+    if summary.success:
+        report.videos_summary = _stage_outcomes(summary)["videos_mask_summary"]
+    else:
+        report.videos_summary = "FAILED " + "; ".join(
+            _root_cause(event.step_failure_data.error) for event in summary.get_step_failure_events()
+        )
     return report
 
 

@@ -4,17 +4,27 @@ import dagster as dg
 
 from maskassets.defs.assets.annotated_frames import annotated_frames
 from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.assets.mask_summary import mask_summary
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.output_webm import output_webm
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.assets.video_frames import video_frames
+from maskassets.defs.assets.videos_mask_summary import videos_mask_summary
 from maskassets.defs.automation import automation_sensor
 from maskassets.defs.code_versions import settings_fingerprints, with_settings_versions
-from maskassets.defs.jobs import video_pipeline_job
+from maskassets.defs.jobs import video_pipeline_job, videos_summary_job
 from maskassets.defs.resources import resources_from_environment
 from maskassets.defs.sensors import new_videos_sensor
 
-BUILT_ASSETS = [model_checkpoint, video_frames, frame_predictions, annotated_frames, output_webm]
+BUILT_ASSETS = [
+    model_checkpoint,
+    video_frames,
+    frame_predictions,
+    annotated_frames,
+    output_webm,
+    mask_summary,
+    videos_mask_summary,
+]
 
 
 def build_definitions() -> dg.Definitions:
@@ -23,7 +33,7 @@ def build_definitions() -> dg.Definitions:
     settings = settings_fingerprints(resources["detector"], resources["drawing"], resources["encoder"])
     return dg.Definitions(
         assets=[source_video, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
-        jobs=[video_pipeline_job],
+        jobs=[video_pipeline_job, videos_summary_job],
         sensors=[new_videos_sensor, automation_sensor],
         resources=resources,
         # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a

@@ -38,3 +38,39 @@ FRAME_PREDICTIONS_SCHEMA = pa.schema(
         pa.field(CLASS_NAMES, pa.list_(pa.string()), nullable=False),
     ]
 )
+
+CLASS_NAME = "class_name"
+COUNT = "count"
+FRAMES_WITH_CLASS = "frames_with_class"
+SHARE_OF_FRAMES = "share_of_frames"
+DETECTIONS = "detections"
+MAX_IN_ONE_FRAME = "max_in_one_frame"
+FIRST_SEEN_SECONDS = "first_seen_seconds"
+LAST_SEEN_SECONDS = "last_seen_seconds"
+VIDEO = "video"
+
+#: Per frame and object class, the detections above the drawing threshold (a row even when 0).
+MASK_TIMELINE_SCHEMA = pa.schema(
+    [
+        pa.field(FRAME_INDEX, pa.int64(), nullable=False),
+        pa.field(PTS_SECONDS, pa.float64(), nullable=False),
+        pa.field(CLASS_NAME, pa.string(), nullable=False),
+        pa.field(COUNT, pa.int32(), nullable=False),
+    ]
+)
+
+_CLASS_SUMMARY_FIELDS = [
+    pa.field(CLASS_NAME, pa.string(), nullable=False),
+    pa.field(FRAMES_WITH_CLASS, pa.int64(), nullable=False),
+    pa.field(SHARE_OF_FRAMES, pa.float64(), nullable=False),
+    pa.field(DETECTIONS, pa.int64(), nullable=False),
+    pa.field(MAX_IN_ONE_FRAME, pa.int64(), nullable=False),
+    pa.field(FIRST_SEEN_SECONDS, pa.float64()),
+    pa.field(LAST_SEEN_SECONDS, pa.float64()),
+]
+
+#: One row per object class of one video: in how many frames (and which share of them) it appears.
+MASK_SUMMARY_SCHEMA = pa.schema(_CLASS_SUMMARY_FIELDS)
+
+#: The per-video summaries of every video, one row per video and class.
+VIDEOS_MASK_SUMMARY_SCHEMA = pa.schema([pa.field(VIDEO, pa.string(), nullable=False), *_CLASS_SUMMARY_FIELDS])

@@ -1,4 +1,4 @@
-"""Video I/O with PyAV: probe a file, stream its frames, and encode frames into a WebM."""
+"""Video I/O with PyAV: probe a file, stream its frames, and encode frames into a WebM or an MP4."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
-from typing import IO, Literal
+from typing import Literal
 
 import av
 import numpy as np
@@ -15,10 +15,33 @@ from upath import UPath
 
 from maskassets.storage_errors import explain_storage_errors
 
-WebmCodec = Literal["vp8", "vp9"]
-_LIBVPX_ENCODERS: dict[str, str] = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
-#: WebM stores timestamps in milliseconds.
-_WEBM_TIME_BASE = Fraction(1, 1000)
+OutputCodec = Literal["vp8", "vp9", "h264"]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How one output codec is encoded and served."""
+
+    encoder: str
+    container: str
+    extension: str
+    mime_type: str
+    encoder_options: dict[str, str]
+    container_options: dict[str, str]
+
+
+_LIBVPX_OPTIONS = {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
+OUTPUT_FORMATS: dict[str, OutputFormat] = {
+    "vp8": OutputFormat("libvpx", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
+    "vp9": OutputFormat("libvpx-vp9", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
+    # "faststart" moves the index (moov atom) before the media, so a browser starts playing before the
+    # whole file has arrived; the main profile plays in every browser and phone.
+    "h264": OutputFormat(
+        "libx264", "mp4", "mp4", "video/mp4", {"preset": "medium", "profile": "main"}, {"movflags": "+faststart"}
+    ),
+}
+#: Timestamps in milliseconds: WebM's own unit, and fine-grained enough for MP4.
+_OUTPUT_TIME_BASE = Fraction(1, 1000)
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,26 @@ def iter_frames(path: UPath, losses: DecodeLosses | None = None, *, strict: bool
                 index += 1
 
 
+@dataclass(frozen=True)
+class DecodedStream:
+    frame_count: int
+    first_pts_seconds: float
+    last_pts_seconds: float
+
+
+def probe_decoded_frames(path: UPath) -> DecodedStream:
+    """Decode every frame of ``path`` (without converting pixels) and report how many there are and the
+    span of their timestamps: what a player will show, not what the header claims."""
+    count, first, last = 0, 0.0, 0.0
+    with _open_container(path) as container:
+        for frame in container.decode(video=0):
+            seconds = float(frame.time) if frame.time is not None else last
+            first = seconds if count == 0 else first
+            last = seconds
+            count += 1
+    return DecodedStream(frame_count=count, first_pts_seconds=first, last_pts_seconds=last)
+
+
 def _strict_error(path: UPath, losses: DecodeLosses, reason: str) -> VideoDecodeError:
     return VideoDecodeError(
         f"{path} is damaged at {losses.first_loss_seconds or 0:.2f} s ({reason}); {STRICT_DECODING_FIX}"
@@ -180,37 +223,43 @@ def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
         yield container
 
 
-class WebmWriter:
-    """Encodes RGB frames with their timestamps into a WebM file; use it as a context manager."""
+class VideoWriter:
+    """Encodes RGB frames with their timestamps into a WebM (VP8/VP9) or an MP4 (H.264); use it as a
+    context manager."""
 
     def __init__(
         self,
-        target: str | IO[bytes],
+        target: str,
         *,
         width: int,
         height: int,
         fps: float,
-        codec: WebmCodec = "vp8",
+        codec: OutputCodec = "vp8",
         crf: int = 10,
         bitrate: int = 4_000_000,
     ) -> None:
-        self._container = av.open(target, mode="w", format="webm")
-        self._stream = self._container.add_stream(_LIBVPX_ENCODERS[codec], rate=Fraction(fps).limit_denominator(100000))
-        self._stream.width = width
-        self._stream.height = height
+        output = OUTPUT_FORMATS[codec]
+        self._container = av.open(target, mode="w", format=output.container, options=output.container_options)
+        self._stream = self._container.add_stream(output.encoder, rate=Fraction(fps).limit_denominator(100000))
+        # 4:2:0 chroma needs even sides in H.264; VP8/VP9 take odd ones as they are.
+        self._even_sides = codec == "h264"
+        self._stream.width = width + width % 2 if self._even_sides else width
+        self._stream.height = height + height % 2 if self._even_sides else height
         self._stream.pix_fmt = "yuv420p"
         self._stream.bit_rate = bitrate
-        self._stream.codec_context.time_base = _WEBM_TIME_BASE
-        self._stream.options = {"crf": str(crf), "deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
+        self._stream.codec_context.time_base = _OUTPUT_TIME_BASE
+        self._stream.options = {"crf": str(crf), **output.encoder_options}
         self.frames_written = 0
         self._last_pts = -1
 
     def write(self, rgb: np.ndarray, pts_seconds: float) -> None:
+        if self._even_sides and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
+            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        # Two source timestamps may round to one millisecond; WebM needs them strictly increasing.
-        pts = max(round(pts_seconds / _WEBM_TIME_BASE), self._last_pts + 1)
+        # Two source timestamps may round to one millisecond; the containers need them strictly increasing.
+        pts = max(round(pts_seconds / _OUTPUT_TIME_BASE), self._last_pts + 1)
         frame.pts = pts
-        frame.time_base = _WEBM_TIME_BASE
+        frame.time_base = _OUTPUT_TIME_BASE
         self._last_pts = pts
         self._container.mux(self._stream.encode(frame))
         self.frames_written += 1
@@ -219,7 +268,7 @@ class WebmWriter:
         self._container.mux(self._stream.encode(None))
         self._container.close()
 
-    def __enter__(self) -> WebmWriter:
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(

@@ -12,6 +12,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
+from maskassets_tests.published import PublishedVideos, publish_two_videos  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,9 @@ def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.Monk
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def published_videos(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path) -> PublishedVideos:
+    """Two clips taken through `maskassets update` once for the session: what people then look at."""
+    return publish_two_videos(tmp_path_factory.mktemp("published"), checkpoint_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from maskassets.definitions import defs
-from maskassets_tests.graph_shape import EXPECTED_PARENTS, PARTITIONED_PER_VIDEO
+from maskassets_tests.graph_shape import EXPECTED_CHECKS, EXPECTED_PARENTS, PARTITIONED_PER_VIDEO
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +39,21 @@ def test_every_video_stage_is_partitioned_per_video_and_the_checkpoint_is_not():
         partitions = graph.get(dg.AssetKey(name)).partitions_def
         assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == "videos"
     assert graph.get(dg.AssetKey("model_checkpoint")).partitions_def is None
+    assert graph.get(dg.AssetKey("videos_mask_summary")).partitions_def is None
+
+
+def test_every_stage_has_a_description_a_group_kinds_and_its_checks():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description and node.group_name == "video_pipeline" and node.kinds, key
+    checks: dict[str, set[str]] = {}
+    for check_key in graph.asset_check_keys:
+        checks.setdefault(check_key.asset_key.to_user_string(), set()).add(check_key.name)
+        assert graph.get_check_spec(check_key).description
+    assert checks == EXPECTED_CHECKS
+    blocking = {key.name for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
+    assert blocking == {"frame_index_contiguous", "frames_match_video_frames", "detections_valid"}
 
 
 def test_the_sensor_runs_by_default_and_targets_the_whole_chain():

@@ -54,7 +54,7 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
     expected = {key: _frames(source) for key, source in sources.items()}
     expected["portrait.mp4"] = [(time, (96, 128)) for time, _ in _frames(landscape)]
     for key, frames in expected.items():
-        assert [report.outcomes[key][stage] for stage in STAGES[1:]] == ["built"] * 4
+        assert [report.outcomes[key][stage] for stage in STAGES[1:]] == ["built"] * (len(STAGES) - 1)
         manifest = store.require_manifest("output_webm", key)
         output = Path(store.artifact_path(manifest, WEBM_FILE).path)
         assert _frames(output) == frames

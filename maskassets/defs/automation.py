@@ -22,6 +22,15 @@ keep_up_to_date = (
     & ~dg.AutomationCondition.in_progress()
 ).with_label("keep_up_to_date")
 
+#: The cross-video table: rebuilt once the videos' summaries change and none is still being built, so a
+#: backfill of many videos ends in one rebuild instead of one per video. Videos that failed (their summary
+#: missing) do not hold it back.
+refresh_after_videos_change = (
+    (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("refresh_after_videos_change")
+
 #: Dagster's own automation sensor starts stopped; this one runs as soon as `dagster dev` starts.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "keep_videos_up_to_date",

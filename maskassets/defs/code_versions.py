@@ -16,6 +16,7 @@ def settings_fingerprints(
         "frame_predictions": detector.results_fingerprint(),
         "annotated_frames": drawing.results_fingerprint(),
         "output_webm": encoder.results_fingerprint(),
+        "mask_summary": drawing.summary_fingerprint(),
     }
 
 

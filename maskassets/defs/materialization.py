@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -21,27 +21,34 @@ def materialize_or_reuse(
     version: str,
     build: Callable[[StagedArtifact], Any],
     partition: str | None = None,
+    describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
+    check: Callable[[Manifest], Sequence[dg.AssetCheckResult]] | None = None,
 ) -> dg.MaterializeResult:
     """Return the stored artifact of ``version`` if one is complete, else build and commit it.
 
     ``version`` is the provenance fingerprint of everything the artifact depends on, and becomes the
-    Dagster data version, so downstream stages go stale exactly when it changes.
+    Dagster data version, so downstream stages go stale exactly when it changes. ``describe`` adds the
+    metadata people read (previews, tables) and ``check`` the asset's check results; both run on a
+    reused artifact too, so the UI always shows the artifact in use.
     """
     stored = store.read_manifest(stage, partition)
     if stored is not None and stored.version == version and store.is_complete(stored):
         context.log.info(f"{stage} [{partition or 'all'}]: inputs unchanged, reusing {stored.directory}")
-        return _result(stored, reused=True)
-    with store.commit(stage, partition, version=version) as staged:
-        build(staged)
-    return _result(store.require_manifest(stage, partition), reused=False)
-
-
-def _result(manifest: Manifest, *, reused: bool) -> dg.MaterializeResult:
+        manifest, reused = stored, True
+    else:
+        with store.commit(stage, partition, version=version) as staged:
+            build(staged)
+        manifest, reused = store.require_manifest(stage, partition), False
     metadata: dict[str, Any] = {key: _metadata_value(value) for key, value in manifest.metadata.items()}
+    metadata.update(describe(manifest) if describe else {})
     metadata["reused"] = dg.MetadataValue.bool(reused)
     metadata["artifact_version"] = dg.MetadataValue.text(manifest.version)
     metadata["committed_at"] = dg.MetadataValue.text(manifest.created_at)
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(manifest.version))
+    return dg.MaterializeResult(
+        metadata=metadata,
+        data_version=dg.DataVersion(manifest.version),
+        check_results=list(check(manifest)) if check else None,
+    )
 
 
 def _metadata_value(value: Any) -> Any:

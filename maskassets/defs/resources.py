@@ -7,7 +7,7 @@ from typing import Literal
 import dagster as dg
 import ray
 from dagster_ray import Lifecycle, LocalRay
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings
@@ -110,19 +110,39 @@ class DrawingResource(dg.ConfigurableResource):
     def results_fingerprint(self) -> str:
         return fingerprint(self.threshold, self.line_width, self.font_scale, self.show_labels, self.class_colors)
 
+    def summary_fingerprint(self) -> str:
+        """What decides mask_summary: the threshold (what the video shows) and the colours of its plot."""
+        return fingerprint(self.threshold, self.class_colors)
+
 
 class EncoderResource(dg.ConfigurableResource):
-    """The WebM encoder: VP8 (the tutorial's) or VP9, and its constant-quality level."""
+    """The output encoder: WebM with VP8 (the tutorial's) or VP9, or MP4 with H.264; and its constant-quality
+    level (lower is better and bigger)."""
 
-    codec: Literal["vp8", "vp9"] = "vp8"
-    crf: int = Field(default=10, ge=4, le=63)
+    codec: Literal["vp8", "vp9", "h264"] = "vp8"
+    crf: int | None = Field(default=None, description="Unset: 10 for VP8/VP9 (4-63), 20 for H.264 (0-51).")
     bitrate: int = Field(default=4_000_000, ge=100_000)
 
+    @model_validator(mode="after")
+    def _crf_in_codec_range(self) -> EncoderResource:
+        low, high = _CRF_RANGES[self.codec]
+        if self.crf is not None and not low <= self.crf <= high:
+            raise ValueError(
+                f"crf {self.crf} is outside {low}-{high}, the range of {self.codec}; set MASKASSETS_CRF in it."
+            )
+        return self
+
     def settings(self) -> EncoderSettings:
-        return EncoderSettings(codec=self.codec, crf=self.crf, bitrate=self.bitrate)
+        crf = self.crf if self.crf is not None else _DEFAULT_CRF[self.codec]
+        return EncoderSettings(codec=self.codec, crf=crf, bitrate=self.bitrate)
 
     def results_fingerprint(self) -> str:
-        return fingerprint(self.codec, self.crf, self.bitrate)
+        settings = self.settings()
+        return fingerprint(settings.codec, settings.crf, settings.bitrate)
+
+
+_CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}
+_DEFAULT_CRF = {"vp8": 10, "vp9": 10, "h264": 20}
 
 
 class RayClusterResource(LocalRay):
@@ -202,7 +222,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             threshold=_env_number("THRESHOLD", 0.5, float),
             line_width=_env_number("LINE_WIDTH", 2),
         ),
-        "encoder": EncoderResource(codec=_env("CODEC", "vp8"), crf=_env_number("CRF", 10)),
+        "encoder": EncoderResource(codec=_env("CODEC", "vp8"), crf=_env_number("CRF", 0) if _env("CRF", "") else None),
         "ray_cluster": RayClusterResource(
             address=ray_address or None,
             # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 from upath import UPath
@@ -12,6 +14,7 @@ from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
 from maskassets.detections import Detections, detections_by_frame
 from maskassets.frame_codec import decode_frame, encode_frame
 from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.progress import ProgressLog
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
@@ -59,7 +62,9 @@ def annotate_frames(
     annotator: BoxAnnotator,
     pool: ActorPoolSettings,
     staged: StagedArtifact,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
+    progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
     target = staged.path(ANNOTATED_FILE)
     with ParquetTableWriter(store, target, schema.ANNOTATED_FRAMES_SCHEMA) as writer:
         map_parquet_batches(
@@ -74,6 +79,7 @@ def annotate_frames(
             },
             pool=pool,
             columns=list(schema.VIDEO_FRAMES_SCHEMA.names),
+            progress=progress,
         )
     summary = {
         "frame_count": writer.rows_written,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import ray
 from upath import UPath
@@ -13,6 +14,7 @@ from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
 from maskassets.model import DetectorSpec
 from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
 from maskassets.predictor import FrameDetector
+from maskassets.progress import ProgressLog
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
@@ -31,8 +33,10 @@ def predict_frames(
     pool: ActorPoolSettings,
     device: str,
     staged: StagedArtifact,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     started = time.perf_counter()
+    progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
     target = staged.path(PREDICTIONS_FILE)
     with ParquetTableWriter(store, target, schema.FRAME_PREDICTIONS_SCHEMA) as writer:
         map_parquet_batches(
@@ -48,6 +52,7 @@ def predict_frames(
             },
             pool=pool,
             columns=[schema.FRAME_INDEX, schema.IMAGE],
+            progress=progress,
         )
     elapsed = time.perf_counter() - started
     summary = {

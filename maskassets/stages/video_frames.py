@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import islice
 
@@ -12,12 +12,15 @@ from upath import UPath
 from maskassets import schema
 from maskassets.frame_codec import encode_frame
 from maskassets.parquet_io import ParquetTableWriter
+from maskassets.previews import ContactSheetSampler, save_jpeg
+from maskassets.progress import ProgressLog
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.video import STRICT_DECODING_FIX, DecodedFrame, DecodeLosses, VideoDecodeError, VideoInfo, iter_frames
 
 STAGE = "video_frames"
 CODE_VERSION = "2"
 FRAMES_FILE = "frames.parquet"
+CONTACT_SHEET_FILE = "contact_sheet.jpg"
 _FRAMES_PER_ROW_GROUP = 32
 
 
@@ -40,18 +43,29 @@ class FramesSummary:
 
 
 def extract_frames(
-    store: ArtifactStore, source: UPath, staged: StagedArtifact, *, strict: bool = False
+    store: ArtifactStore,
+    source: UPath,
+    staged: StagedArtifact,
+    *,
+    strict: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> FramesSummary:
     """Decode every frame of ``source`` into the staged parquet table. Damaged packets are skipped and
     counted in the summary, or with ``strict`` fail the stage."""
     info = VideoInfo.from_path(source)
+    progress = ProgressLog(task=STAGE, total=info.frame_count_hint or None, log=log)
     target = staged.path(FRAMES_FILE)
     losses = DecodeLosses()
+    sampler = ContactSheetSampler()
     with ParquetTableWriter(store, target, schema.VIDEO_FRAMES_SCHEMA) as writer:
         for chunk in _chunks(iter_frames(source, losses, strict=strict), _FRAMES_PER_ROW_GROUP):
             writer.write(_frames_table(chunk))
+            for frame in chunk:
+                sampler.offer(frame.index, frame.rgb)
+            progress.advance(len(chunk))
     if writer.rows_written == 0:
         raise ValueError(f"{source} holds no decodable video frame; check that it plays, or remove it.")
+    save_jpeg(sampler.render(), staged.path(CONTACT_SHEET_FILE))
     summary = FramesSummary(
         frame_count=writer.rows_written,
         fps=info.fps,

@@ -1,7 +1,9 @@
 import dagster as dg
 
+from maskassets.artifact_checks import frame_indices, frames_match
 from maskassets.defs.assets.frame_predictions import frame_predictions
 from maskassets.defs.automation import keep_up_to_date
+from maskassets.defs.checks import MATCHES_VIDEO_FRAMES, check_result, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import (
@@ -13,6 +15,7 @@ from maskassets.defs.resources import (
 from maskassets.stages import annotated_frames as stage
 from maskassets.stages import frame_predictions as predictions_stage
 from maskassets.stages import video_frames as frames_stage
+from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
 
 
@@ -24,6 +27,7 @@ from maskassets.versions import fingerprint
     kinds={"ray", "opencv", "parquet"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
+    check_specs=check_specs(stage.STAGE, MATCHES_VIDEO_FRAMES),
     description=(
         "The frames with every detection above the threshold drawn: box outline and a 'class score' label on "
         "a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."
@@ -52,8 +56,23 @@ def annotated_frames(
             annotator=drawing.annotator(detector.class_names),
             pool=drawing.pool(),
             staged=staged,
+            log=context.log.info,
         )
 
+    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+        matches = frames_match(
+            frame_indices(store, manifest, stage.ANNOTATED_FILE),
+            frame_indices(store, frames, frames_stage.FRAMES_FILE),
+            source_stage=frames_stage.STAGE,
+        )
+        return [check_result(MATCHES_VIDEO_FRAMES, matches)]
+
     return materialize_or_reuse(
-        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key,
+        version=version,
+        build=build,
+        check=check,
     )

@@ -1,14 +1,18 @@
 import dagster as dg
 
+from maskassets.artifact_checks import detections_are_valid, frame_indices, frames_match
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
+from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES, check_result, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
+from maskassets.defs.presentation import predictions_metadata
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
 from maskassets.stages import frame_predictions as stage
 from maskassets.stages import model_checkpoint as checkpoint_stage
 from maskassets.stages import video_frames as frames_stage
+from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
 
 
@@ -20,6 +24,7 @@ from maskassets.versions import fingerprint
     kinds={"ray", "pytorch", "parquet"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
+    check_specs=check_specs(stage.STAGE, MATCHES_VIDEO_FRAMES, DETECTIONS_VALID),
     description=(
         "Every detection the model returns for every frame (boxes in frame pixels, labels, scores), one row "
         "per frame keyed by frame_index; computed by Ray Data map_batches over an actor pool, on GPU when present."
@@ -48,9 +53,33 @@ def frame_predictions(
             pool=detector.pool(),
             device=detector.device,
             staged=staged,
+            log=context.log.info,
         )
         context.log.info(f"{summary['frame_count']} frames at {summary['frames_per_second']} frames/s")
 
+    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+        matches = frames_match(
+            frame_indices(store, manifest, stage.PREDICTIONS_FILE),
+            frame_indices(store, frames, frames_stage.FRAMES_FILE),
+            source_stage=frames_stage.STAGE,
+        )
+        valid = detections_are_valid(
+            store,
+            manifest,
+            stage.PREDICTIONS_FILE,
+            width=frames.metadata["width"],
+            height=frames.metadata["height"],
+            class_names=detector.class_names,
+        )
+        return [check_result(MATCHES_VIDEO_FRAMES, matches), check_result(DETECTIONS_VALID, valid)]
+
     return materialize_or_reuse(
-        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key,
+        version=version,
+        build=build,
+        describe=lambda manifest: predictions_metadata(manifest, detector.class_names),
+        check=check,
     )

@@ -1,12 +1,19 @@
 import dagster as dg
 
+from maskassets.artifact_checks import output_plays_like_source
 from maskassets.defs.assets.annotated_frames import annotated_frames
 from maskassets.defs.automation import keep_up_to_date
+from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_result, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
+from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource
+from maskassets.parquet_io import read_parquet_table
+from maskassets.schema import PTS_SECONDS
 from maskassets.stages import annotated_frames as annotated_stage
 from maskassets.stages import output_webm as stage
+from maskassets.stages import video_frames as frames_stage
+from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
 
 
@@ -18,9 +25,11 @@ from maskassets.versions import fingerprint
     kinds={"pyav", "webm"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
+    check_specs=check_specs(stage.STAGE, PLAYS_LIKE_SOURCE, blocking=False),
     description=(
-        "The annotated video as a browser-playable WebM (VP8 by default, or VP9) at the source's frame rate "
-        "and timestamps, encoded while streaming the annotated frames in order."
+        "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
+        "an MP4 with its index first (faststart); at the source's frame rate and timestamps, encoded while "
+        "streaming the annotated frames in order. Its metadata shows the middle frame as a poster."
     ),
 )
 def output_webm(
@@ -28,11 +37,32 @@ def output_webm(
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     annotated = store.require_manifest(annotated_stage.STAGE, context.partition_key)
+    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
+    settings = encoder.settings()
     version = fingerprint(stage.STAGE, stage.CODE_VERSION, annotated.version, encoder.results_fingerprint())
 
     def build(staged):
-        stage.encode_webm(store, annotated=annotated, encoder=encoder.settings(), staged=staged)
+        stage.encode_video(store, annotated=annotated, encoder=settings, staged=staged, log=context.log.info)
+
+    def describe(manifest: Manifest) -> dict:
+        return output_metadata(manifest) | stored_image(store, manifest, stage.POSTER_FILE, alt="poster")
+
+    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+        source_pts = read_parquet_table(
+            store, store.artifact_path(frames, frames_stage.FRAMES_FILE), columns=[PTS_SECONDS]
+        ).column(PTS_SECONDS)
+        outcome = output_plays_like_source(
+            store, manifest, manifest.metadata["file"], source_pts_seconds=source_pts.to_numpy()
+        )
+        return [check_result(PLAYS_LIKE_SOURCE, outcome)]
 
     return materialize_or_reuse(
-        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key,
+        version=version,
+        build=build,
+        describe=describe,
+        check=check,
     )

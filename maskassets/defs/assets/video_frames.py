@@ -1,12 +1,16 @@
 import dagster as dg
 
+from maskassets.artifact_checks import frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.automation import keep_up_to_date
+from maskassets.defs.checks import FRAMES_CONTIGUOUS, check_result, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
+from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, VideoFolderResource
 from maskassets.sources import content_fingerprint
 from maskassets.stages import video_frames as stage
+from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
 
 
@@ -18,10 +22,12 @@ from maskassets.versions import fingerprint
     kinds={"pyav", "parquet"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
+    check_specs=check_specs(stage.STAGE, FRAMES_CONTIGUOUS),
     description=(
         "Every decoded frame of the video, upright, as lossless PNG in parquet, with frame_index, presentation "
         "time, width and height; decoded with PyAV one row group at a time. Packets that cannot be decoded "
-        "are skipped and counted (packets_lost) unless strict decoding is on."
+        "are skipped and counted (packets_lost) unless strict decoding is on. Its metadata shows a contact "
+        "sheet of evenly spaced frames."
     ),
 )
 def video_frames(
@@ -33,10 +39,25 @@ def video_frames(
 
     def build(staged):
         staged.metadata["source_uri"] = source.uri
-        stage.extract_frames(store, source.path, staged, strict=videos.strict_decoding)
+        stage.extract_frames(store, source.path, staged, strict=videos.strict_decoding, log=context.log.info)
+
+    def describe(manifest: Manifest) -> dict:
+        contact_sheet = stored_image(store, manifest, stage.CONTACT_SHEET_FILE, alt="contact_sheet")
+        return frames_metadata(manifest) | contact_sheet
+
+    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+        indices = frame_indices(store, manifest, stage.FRAMES_FILE)
+        return [check_result(FRAMES_CONTIGUOUS, frames_are_contiguous(indices))]
 
     result = materialize_or_reuse(
-        context, store, stage=stage.STAGE, partition=context.partition_key, version=version, build=build
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key,
+        version=version,
+        build=build,
+        describe=describe,
+        check=check,
     )
     if videos.strict_decoding:
         stage.refuse_damaged(store.require_manifest(stage.STAGE, context.partition_key), source.path)

@@ -1,0 +1,68 @@
+import dagster as dg
+
+from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.assets.video_frames import video_frames
+from maskassets.defs.automation import keep_up_to_date
+from maskassets.defs.materialization import GROUP, materialize_or_reuse
+from maskassets.defs.partitions import video_partitions
+from maskassets.defs.presentation import stored_image, summary_table
+from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, DrawingResource
+from maskassets.parquet_io import read_parquet_table
+from maskassets.stages import frame_predictions as predictions_stage
+from maskassets.stages import mask_summary as stage
+from maskassets.stages import video_frames as frames_stage
+from maskassets.storage import Manifest
+from maskassets.versions import fingerprint
+
+
+@dg.asset(
+    name=stage.STAGE,
+    partitions_def=video_partitions,
+    deps=[video_frames, frame_predictions],
+    group_name=GROUP,
+    kinds={"parquet", "matplotlib"},
+    code_version=stage.CODE_VERSION,
+    automation_condition=keep_up_to_date,
+    description=(
+        "Per object class, the frames it appears in (scored above the drawing threshold, as the video shows it), "
+        "their share of the video and the first and last time seen; a per-frame timeline table and its plot."
+    ),
+)
+def mask_summary(
+    context: dg.AssetExecutionContext,
+    artifacts: ArtifactStoreResource,
+    detector: DetectorResource,
+    drawing: DrawingResource,
+) -> dg.MaterializeResult:
+    store = artifacts.store()
+    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
+    predictions = store.require_manifest(predictions_stage.STAGE, context.partition_key)
+    version = fingerprint(
+        stage.STAGE, stage.CODE_VERSION, frames.version, predictions.version, drawing.summary_fingerprint()
+    )
+
+    def build(staged):
+        stage.summarize_video(
+            store,
+            frames=frames,
+            predictions=predictions,
+            class_names=detector.class_names,
+            threshold=drawing.threshold,
+            class_colors=drawing.class_colors,
+            staged=staged,
+        )
+
+    def describe(manifest: Manifest) -> dict:
+        summary = read_parquet_table(store, store.artifact_path(manifest, stage.SUMMARY_FILE))
+        timeline = stored_image(store, manifest, stage.TIMELINE_PLOT_FILE, alt="timeline")
+        return {"per_class": summary_table(summary)} | timeline
+
+    return materialize_or_reuse(
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key,
+        version=version,
+        build=build,
+        describe=describe,
+    )

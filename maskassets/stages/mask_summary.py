@@ -1,0 +1,111 @@
+"""Per video, how present each object class is: per frame counts over time (a table and a PNG plot) and
+per class the frames, share of the video, and first and last time it appears."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from maskassets import schema
+from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches, read_parquet_table
+from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.stages.video_frames import FRAMES_FILE
+from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.timeline_plot import timeline_png
+
+STAGE = "mask_summary"
+CODE_VERSION = "1"
+SUMMARY_FILE = "summary.parquet"
+TIMELINE_FILE = "timeline.parquet"
+TIMELINE_PLOT_FILE = "timeline.png"
+
+
+def summarize_video(
+    store: ArtifactStore,
+    *,
+    frames: Manifest,
+    predictions: Manifest,
+    class_names: Sequence[str],
+    threshold: float,
+    class_colors: Mapping[str, Sequence[int]],
+    staged: StagedArtifact,
+) -> pa.Table:
+    """Count, per frame and class, the detections scored above ``threshold`` (those the video shows)."""
+    object_classes = list(class_names[1:])
+    pts_seconds = (
+        read_parquet_table(store, store.artifact_path(frames, FRAMES_FILE), columns=[schema.PTS_SECONDS])
+        .column(schema.PTS_SECONDS)
+        .to_numpy()
+    )
+    counts = _counts_per_frame(store, predictions, object_classes, threshold, frame_count=len(pts_seconds))
+    summary = class_summary_table(object_classes, counts, pts_seconds)
+    _write_table(store, staged, SUMMARY_FILE, summary)
+    _write_table(store, staged, TIMELINE_FILE, _timeline_table(object_classes, counts, pts_seconds))
+    staged.path(TIMELINE_PLOT_FILE).write_bytes(
+        timeline_png(
+            pts_seconds,
+            {name: counts[:, column] for column, name in enumerate(object_classes)},
+            class_colors=class_colors,
+            title=f"{predictions.partition}: detections scored above {threshold:g}",
+        )
+    )
+    staged.metadata.update({"frame_count": len(pts_seconds), "threshold": threshold})
+    return summary
+
+
+def class_summary_table(object_classes: Sequence[str], counts: np.ndarray, pts_seconds: np.ndarray) -> pa.Table:
+    """One row per class from the (frames, classes) matrix of per-frame counts."""
+    rows = []
+    frame_count = len(pts_seconds)
+    for column, name in enumerate(object_classes):
+        present = np.flatnonzero(counts[:, column])
+        rows.append(
+            {
+                schema.CLASS_NAME: name,
+                schema.FRAMES_WITH_CLASS: len(present),
+                schema.SHARE_OF_FRAMES: len(present) / frame_count if frame_count else 0.0,
+                schema.DETECTIONS: int(counts[:, column].sum()),
+                schema.MAX_IN_ONE_FRAME: int(counts[:, column].max(initial=0)),
+                schema.FIRST_SEEN_SECONDS: float(pts_seconds[present[0]]) if len(present) else None,
+                schema.LAST_SEEN_SECONDS: float(pts_seconds[present[-1]]) if len(present) else None,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=schema.MASK_SUMMARY_SCHEMA)
+
+
+def _counts_per_frame(
+    store: ArtifactStore, predictions: Manifest, object_classes: list[str], threshold: float, *, frame_count: int
+) -> np.ndarray:
+    counts = np.zeros((frame_count, len(object_classes)), dtype=np.int32)
+    column_of = {name: column for column, name in enumerate(object_classes)}
+    path = store.artifact_path(predictions, PREDICTIONS_FILE)
+    for batch in iter_parquet_batches(store, path, columns=[schema.FRAME_INDEX, schema.SCORES, schema.CLASS_NAMES]):
+        rows = batch.to_pydict()
+        for index, scores, names in zip(
+            rows[schema.FRAME_INDEX], rows[schema.SCORES], rows[schema.CLASS_NAMES], strict=True
+        ):
+            for score, name in zip(scores, names, strict=True):
+                # The same rule as the drawing (BoxAnnotator): strictly above the threshold.
+                if score > threshold and name in column_of:
+                    counts[index, column_of[name]] += 1
+    return counts
+
+
+def _timeline_table(object_classes: list[str], counts: np.ndarray, pts_seconds: np.ndarray) -> pa.Table:
+    frame_count, class_count = counts.shape
+    return pa.Table.from_pydict(
+        {
+            schema.FRAME_INDEX: np.repeat(np.arange(frame_count), class_count),
+            schema.PTS_SECONDS: np.repeat(pts_seconds, class_count),
+            schema.CLASS_NAME: np.tile(np.array(object_classes, dtype=object), frame_count),
+            schema.COUNT: counts.reshape(-1),
+        },
+        schema=schema.MASK_TIMELINE_SCHEMA,
+    )
+
+
+def _write_table(store: ArtifactStore, staged: StagedArtifact, name: str, table: pa.Table) -> None:
+    with ParquetTableWriter(store, staged.path(name), table.schema) as writer:
+        writer.write(table)

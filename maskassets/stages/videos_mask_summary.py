@@ -1,0 +1,39 @@
+"""Every video's per-class summary in one table, for comparing videos and for queries across them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+
+from maskassets import schema
+from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.stages import mask_summary
+from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+
+STAGE = "videos_mask_summary"
+CODE_VERSION = "1"
+TABLE_FILE = "videos_mask_summary.parquet"
+
+
+def combine_summaries(
+    store: ArtifactStore, *, summaries: Mapping[str, Manifest | None], staged: StagedArtifact
+) -> pa.Table:
+    """One row per video and class from each video's mask_summary manifest; videos without one yet are
+    listed in the metadata as ``videos_without_summary``."""
+    tables, without_summary = [], []
+    for video, manifest in sorted(summaries.items()):
+        if manifest is None:
+            without_summary.append(video)
+            continue
+        summary = read_parquet_table(store, store.artifact_path(manifest, mask_summary.SUMMARY_FILE))
+        tables.append(summary.add_column(0, schema.VIDEO, pa.array([video] * summary.num_rows, pa.string())))
+    combined = (
+        pa.concat_tables(tables).cast(schema.VIDEOS_MASK_SUMMARY_SCHEMA)
+        if tables
+        else (schema.VIDEOS_MASK_SUMMARY_SCHEMA.empty_table())
+    )
+    with ParquetTableWriter(store, staged.path(TABLE_FILE), schema.VIDEOS_MASK_SUMMARY_SCHEMA) as writer:
+        writer.write(combined)
+    staged.metadata.update({"videos": len(tables), "videos_without_summary": without_summary})
+    return combined

@@ -1,0 +1,89 @@
+"""MP4 (H.264, index first) for players that want it, WebM by default; switching between them
+re-encodes only the output."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+
+from maskassets.storage import ArtifactStore
+from maskassets_tests.media import make_clip
+from maskassets_tests.pipeline_run import register_and_run, reused_by_stage
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    """The MP4's top-level box types, in file order."""
+    boxes, data, offset = [], path.read_bytes(), 0
+    while offset < len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        boxes.append(kind.decode("ascii"))
+        offset += size
+    return boxes
+
+
+def _probe(path: Path) -> dict:
+    completed = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,profile,pix_fmt,width,height,nb_read_frames",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(completed.stdout)["streams"][0]
+
+
+def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env, dagster_home, monkeypatch):
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "odd.mp4", frames=6, width=129, height=97)
+    monkeypatch.setenv("MASKASSETS_CODEC", "h264")
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    with dg.DagsterInstance.get() as instance:
+        (mp4_run,) = register_and_run(instance, ["odd.mp4"]).values()
+        output = store.require_manifest("output_webm", "odd.mp4")
+        mp4 = Path(store.artifact_path(output, "annotated.mp4").path)
+
+        assert output.metadata["mime_type"] == "video/mp4"
+        boxes = _top_level_boxes(mp4)
+        assert boxes[0] == "ftyp" and boxes.index("moov") < boxes.index("mdat"), boxes
+        # 4:2:0 H.264 needs even sides: the odd source gains one edge pixel row and column.
+        assert _probe(mp4) == {
+            "codec_name": "h264",
+            "profile": "Main",
+            "pix_fmt": "yuv420p",
+            "width": 130,
+            "height": 98,
+            "nb_read_frames": "6",
+        }
+        (plays,) = [e for e in mp4_run.get_asset_check_evaluations() if e.check_name == "plays_like_source"]
+        assert plays.passed, plays.description
+
+        monkeypatch.setenv("MASKASSETS_CODEC", "vp8")
+        (webm_run,) = register_and_run(instance, ["odd.mp4"]).values()
+
+    assert reused_by_stage(webm_run) == {
+        "model_checkpoint": True,
+        "video_frames": True,
+        "frame_predictions": True,
+        "annotated_frames": True,
+        "output_webm": False,
+        "mask_summary": True,
+    }
+    webm = store.require_manifest("output_webm", "odd.mp4")
+    assert webm.metadata["mime_type"] == "video/webm"
+    assert _probe(Path(store.artifact_path(webm, "annotated.webm").path))["nb_read_frames"] == "6"
