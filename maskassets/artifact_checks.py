@@ -12,7 +12,7 @@ import numpy as np
 from maskassets import schema
 from maskassets.parquet_io import iter_parquet_batches, read_parquet_table
 from maskassets.storage import ArtifactStore, Manifest
-from maskassets.video import probe_decoded_frames
+from maskassets.video import stream_timing
 
 #: Torchvision clips boxes to the image; anything further out than this is not rounding.
 _BOX_TOLERANCE_PIXELS = 0.5
@@ -120,32 +120,36 @@ def _row_problem(
 def output_plays_like_source(
     store: ArtifactStore, output: Manifest, file_name: str, *, source_pts_seconds: np.ndarray
 ) -> CheckOutcome:
-    """The encoded video decodes to as many frames as the source, over the same duration and rate."""
-    decoded = probe_decoded_frames(store.artifact_path(output, file_name))
+    """The encoded video holds as many frames as the source, over the same duration and rate, and decoded
+    to all of them when it was encoded (``decoded_frames``, recorded by the stage)."""
+    stored = stream_timing(store.artifact_path(output, file_name))
     expected_frames = len(source_pts_seconds)
     source_fps = _mean_fps(source_pts_seconds)
     frame_seconds = 1.0 / source_fps if source_fps else 0.0
     source_duration = float(source_pts_seconds[-1] - source_pts_seconds[0]) + frame_seconds
-    output_duration = decoded.last_pts_seconds - decoded.first_pts_seconds + frame_seconds
-    output_fps = _mean_fps(np.array([decoded.first_pts_seconds, decoded.last_pts_seconds]), decoded.frame_count)
+    output_duration = stored.last_pts_seconds - stored.first_pts_seconds + frame_seconds
+    output_fps = _mean_fps(np.array([stored.first_pts_seconds, stored.last_pts_seconds]), stored.frame_count)
     metadata = {
-        "frames": decoded.frame_count,
+        "frames": stored.frame_count,
         "source_frames": expected_frames,
         "duration_seconds": round(output_duration, 3),
         "source_duration_seconds": round(source_duration, 3),
         "fps": round(output_fps, 3),
         "source_fps": round(source_fps, 3),
     }
-    if decoded.frame_count != expected_frames:
+    decoded_when_built = output.metadata.get("decoded_frames", expected_frames)
+    if decoded_when_built != expected_frames:
         return CheckOutcome(
-            False, f"decodes to {decoded.frame_count} frames, the source has {expected_frames}", metadata
+            False, f"decoded to {decoded_when_built} frames when encoded, the source has {expected_frames}", metadata
         )
+    if stored.frame_count != expected_frames:
+        return CheckOutcome(False, f"holds {stored.frame_count} frames, the source has {expected_frames}", metadata)
     if abs(output_duration - source_duration) > frame_seconds / 2:
         return CheckOutcome(False, f"lasts {output_duration:.3f} s, the source {source_duration:.3f} s", metadata)
     if source_fps and abs(output_fps - source_fps) > _FPS_TOLERANCE * source_fps:
         return CheckOutcome(False, f"plays at {output_fps:.3f} frames/s, the source at {source_fps:.3f}", metadata)
     return CheckOutcome(
-        True, f"{decoded.frame_count} frames over {output_duration:.3f} s at {output_fps:.3f} frames/s", metadata
+        True, f"{stored.frame_count} frames over {output_duration:.3f} s at {output_fps:.3f} frames/s", metadata
     )
 
 

@@ -14,6 +14,8 @@ import dagster as dg
 from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
+from maskassets.storage import ArtifactStore
+from maskassets.summary_report import stored_summary, summary_lines
 
 STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary")
 _OVERRIDES = {
@@ -98,7 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     update.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     update.add_argument("--checkpoint", help="checkpoint path or URI (default: $MASKASSETS_CHECKPOINT)")
     commands.add_parser("home", help="create the Dagster home (with its dagster.yaml) and print its path")
+    summary = commands.add_parser("summary", help="print every video's per-class summary (videos_mask_summary)")
+    summary.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     args = parser.parse_args(argv)
+    if args.command == "summary":
+        store = ArtifactStore(args.artifacts or os.environ.get("MASKASSETS_ARTIFACTS") or "artifacts")
+        try:
+            print("\n".join(summary_lines(stored_summary(store))))
+        except FileNotFoundError as missing:
+            print(f"{missing} `maskassets update` builds it.", file=sys.stderr)
+            return 1
+        return 0
     os.environ["DAGSTER_HOME"] = ensure_dagster_home()
     if args.command == "home":
         print(os.environ["DAGSTER_HOME"])

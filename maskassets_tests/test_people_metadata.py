@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 
 import cv2
 import dagster as dg
@@ -16,6 +17,7 @@ from maskassets.model import DEFAULT_CLASS_NAMES
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
 from maskassets.stages.videos_mask_summary import TABLE_FILE
+from maskassets_tests.commands import command_line, run_command
 from maskassets_tests.pipeline_run import stored_table
 from maskassets_tests.published import CLIPS
 
@@ -150,3 +152,25 @@ def test_long_steps_log_frames_done_rate_and_time_left(published_videos):
             f"no final progress line for {stage}"
         )
     assert re.search(r"frame_predictions: \d+/12 frames \(\d+%\), [\d.]+ frames/s, ETA \d+", published_videos.output)
+
+
+def test_maskassets_summary_prints_the_table_across_videos(published_videos, tmp_path):
+    printed = run_command(["maskassets", "summary"], **published_videos.env).stdout.splitlines()
+    combined = stored_table(published_videos.store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
+    assert printed[0].split() == ["video", "class", "frames", "share", "first", "seen", "(s)", "last", "seen", "(s)"]
+    assert [line.split()[:4] for line in printed[1:]] == [
+        [
+            row[schema.VIDEO],
+            row[schema.CLASS_NAME],
+            str(row[schema.FRAMES_WITH_CLASS]),
+            f"{row[schema.SHARE_OF_FRAMES]:.1%}",
+        ]
+        for row in combined
+    ]
+
+    nothing_yet = subprocess.run(
+        command_line(["maskassets", "summary", "--artifacts", str(tmp_path)]), capture_output=True, text=True
+    )
+    assert nothing_yet.returncode == 1
+    assert "No committed 'videos_mask_summary' artifact" in nothing_yet.stderr
+    assert "`maskassets update` builds it." in nothing_yet.stderr

@@ -22,7 +22,10 @@ _DESCRIPTIONS = {
         "Rows follow the schema: equal-length lists, labels of known classes spelled out in class_names, scores in "
         "[0, 1], boxes as ordered corners inside the frame."
     ),
-    PLAYS_LIKE_SOURCE: "The encoded video decodes to the source's frame count, duration and frame rate.",
+    PLAYS_LIKE_SOURCE: (
+        "The encoded video holds the source's frame count, duration and frame rate (read from its packets) and "
+        "decoded to every frame when it was encoded."
+    ),
 }
 
 

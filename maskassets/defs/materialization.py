@@ -39,8 +39,9 @@ def materialize_or_reuse(
         with store.commit(stage, partition, version=version) as staged:
             build(staged)
         manifest, reused = store.require_manifest(stage, partition), False
-    metadata: dict[str, Any] = {key: _metadata_value(value) for key, value in manifest.metadata.items()}
-    metadata.update(describe(manifest) if describe else {})
+    # What people look at first (previews, tables), then what the manifest records.
+    metadata: dict[str, Any] = dict(describe(manifest)) if describe else {}
+    metadata.update({key: _metadata_value(value) for key, value in manifest.metadata.items()})
     metadata["reused"] = dg.MetadataValue.bool(reused)
     metadata["artifact_version"] = dg.MetadataValue.text(manifest.version)
     metadata["committed_at"] = dg.MetadataValue.text(manifest.created_at)

@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from upath import UPath
+
 from maskassets import schema
 from maskassets.frame_codec import decode_frame
 from maskassets.parquet_io import iter_parquet_batches
@@ -15,7 +17,7 @@ from maskassets.previews import save_jpeg
 from maskassets.progress import ProgressLog
 from maskassets.stages.annotated_frames import ANNOTATED_FILE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.video import OUTPUT_FORMATS, OutputCodec, VideoWriter
+from maskassets.video import OUTPUT_FORMATS, OutputCodec, VideoWriter, stream_timing
 
 STAGE = "output_webm"
 CODE_VERSION = "2"
@@ -72,11 +74,13 @@ def encode_video(
                         save_jpeg(rgb, staged.path(POSTER_FILE))
                     last_pts = pts_seconds
                 progress.advance(batch.num_rows)
+        decoded = stream_timing(UPath(local_path), decode=True)
         target.fs.put_file(local_path, target.path)
     summary = {
         "path": str(target),
         "bytes": target.fs.size(target.path),
         "frame_count": writer.frames_written,
+        "decoded_frames": decoded.frame_count,
         "duration_seconds": round(last_pts + 1.0 / fps, 3),
         "fps": fps,
         "file": encoder.file_name,
