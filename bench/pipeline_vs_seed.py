@@ -1,5 +1,6 @@
 """maskassets against the tutorial's pipeline and against the model alone, side by side, on one clip and
-one checkpoint at the same model settings; or, with --memory, maskassets on a clip and on the same clip
+one checkpoint at the same model settings (plus maskassets with the opt-in fast settings: reduced
+precision, a smaller min_size and a frame stride); or, with --memory, maskassets on a clip and on the same clip
 looped 10 times, to show that peak memory does not grow with the video's length.
 
     .venv/bin/pip install -e ".[bench]"          # decord for the tutorial's pipeline, psutil
@@ -171,12 +172,22 @@ def compare(args: argparse.Namespace, scratch: Path) -> dict:
                 "maskassets, after a drawing change",
                 threshold="0.6",
             ),
+            run_maskassets(
+                clip,
+                checkpoint,
+                _fresh(work / "fast"),
+                args.fast_min_size,
+                f"maskassets, fast ({args.fast_precision}, {args.fast_min_size} px, stride {args.fast_stride})",
+                precision=args.fast_precision,
+                frame_stride=str(args.fast_stride),
+            ),
         ):
             runs.setdefault(measurement.contender, []).append(measurement)
     rows = [_median(measurements) for measurements in runs.values()]
     by_name = {row["contender"]: row for row in rows}
-    seed, model, full, redraw = (by_name[name] for name in runs)
+    seed, model, full, redraw, fast = (by_name[name] for name in runs)
     ratios = {
+        "fast_profile_fps_over_seed_fps": round(fast["frames_per_second"] / seed["frames_per_second"], 3),
         "maskassets_fps_over_seed_fps": round(full["frames_per_second"] / seed["frames_per_second"], 3),
         "maskassets_wall_over_model_alone_wall": round(full["wall_seconds"] / model["wall_seconds"], 3),
         "drawing_rerun_wall_over_full_wall": round(redraw["wall_seconds"] / full["wall_seconds"], 3),
@@ -230,6 +241,9 @@ def main() -> None:
     parser.add_argument("--min-size", type=int, default=None, help="default: 800 (the seed's), 160 with --memory")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--memory", action="store_true", help="maskassets on the clip and on it looped 10 times")
+    parser.add_argument("--fast-precision", default="bf16", help="the fast profile's MASKASSETS_PRECISION")
+    parser.add_argument("--fast-min-size", type=int, default=512, help="the fast profile's MASKASSETS_MIN_SIZE")
+    parser.add_argument("--fast-stride", type=int, default=2, help="the fast profile's MASKASSETS_FRAME_STRIDE")
     args = parser.parse_args()
     args.min_size = args.min_size or (160 if args.memory else 800)
     if not args.memory and args.min_size != 800:
@@ -237,7 +251,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="maskassets-bench-") as scratch:
         result = (memory if args.memory else compare)(args, Path(scratch))
-    result["settings"] = {"frames": args.frames, "min_size": args.min_size, "repeats": args.repeats}
+    result["settings"] = {
+        "frames": args.frames,
+        "min_size": args.min_size,
+        "repeats": args.repeats,
+        "fast_profile": {"precision": args.fast_precision, "min_size": args.fast_min_size, "stride": args.fast_stride},
+    }
     result["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
     result["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     print_table(result)

@@ -4,20 +4,26 @@ order, into another parquet table: memory stays bounded by a few batches whateve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import pyarrow as pa
 import ray
 import ray.data
 from upath import UPath
 
 from maskassets.parquet_datasource import StoredTableDatasource
-from maskassets.parquet_io import ParquetTableWriter
 from maskassets.progress import ProgressLog
 from maskassets.storage import ArtifactStore
 
 #: Read tasks are light; asking no CPU for them keeps an actor pool that fills every CPU from starving
 #: the reads, which is how a pool of 2 on 2 CPUs deadlocks.
 _READ_TASK_CPUS = 0.0
+
+
+class TableSink(Protocol):
+    rows_written: int
+
+    def write(self, table: pa.Table) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def map_parquet_batches(
     *,
     store: ArtifactStore,
     source: UPath,
-    writer: ParquetTableWriter,
+    writer: TableSink,
     batch_class: type,
     constructor_kwargs: dict[str, Any],
     pool: ActorPoolSettings,

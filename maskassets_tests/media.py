@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -116,3 +117,30 @@ def damage_packets(path: Path, packet_numbers: range) -> Path:
         data[position : position + size] = noise.integers(0, 256, size, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
+
+
+def ffprobe(path: Path, *, stream: str, container: str = "", count_frames: bool = False) -> dict:
+    """FFmpeg's own reading of ``path``: the first video stream's ``stream`` entries (comma-separated
+    ffprobe names) and the container's ``container`` entries, as one dict."""
+    entries = f"stream={stream}" + (f":format={container}" if container else "")
+    counting = ["-count_frames"] if count_frames else []
+    completed = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            *counting,
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            entries,
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    parsed = json.loads(completed.stdout)
+    return {**parsed["streams"][0], **parsed.get("format", {})}

@@ -3,16 +3,16 @@ re-encodes only the output."""
 
 from __future__ import annotations
 
-import json
 import struct
-import subprocess
 from pathlib import Path
 
 import dagster as dg
 
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import make_clip
+from maskassets_tests.media import ffprobe, make_clip
 from maskassets_tests.pipeline_run import register_and_run, reused_by_stage
+
+_STREAM_ENTRIES = "codec_name,profile,pix_fmt,width,height,nb_read_frames"
 
 
 def _top_level_boxes(path: Path) -> list[str]:
@@ -25,28 +25,6 @@ def _top_level_boxes(path: Path) -> list[str]:
         boxes.append(kind.decode("ascii"))
         offset += size
     return boxes
-
-
-def _probe(path: Path) -> dict:
-    completed = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,profile,pix_fmt,width,height,nb_read_frames",
-            "-of",
-            "json",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(completed.stdout)["streams"][0]
 
 
 def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env, dagster_home, monkeypatch):
@@ -62,7 +40,7 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
         boxes = _top_level_boxes(mp4)
         assert boxes[0] == "ftyp" and boxes.index("moov") < boxes.index("mdat"), boxes
         # 4:2:0 H.264 needs even sides: the odd source gains one edge pixel row and column.
-        assert _probe(mp4) == {
+        assert ffprobe(mp4, stream=_STREAM_ENTRIES, count_frames=True) == {
             "codec_name": "h264",
             "profile": "Main",
             "pix_fmt": "yuv420p",
@@ -86,4 +64,5 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
     }
     webm = store.require_manifest("output_webm", "odd.mp4")
     assert webm.metadata["mime_type"] == "video/webm"
-    assert _probe(Path(store.artifact_path(webm, "annotated.webm").path))["nb_read_frames"] == "6"
+    webm_file = Path(store.artifact_path(webm, "annotated.webm").path)
+    assert ffprobe(webm_file, stream="nb_read_frames", count_frames=True)["nb_read_frames"] == "6"

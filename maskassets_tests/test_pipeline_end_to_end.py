@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +17,14 @@ from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip, pipeline_settings
+from maskassets_tests.media import (
+    TEST_SPEC,
+    copy_carphone,
+    decode_rgb_frames,
+    ffprobe,
+    make_clip,
+    pipeline_settings,
+)
 from maskassets_tests.pipeline_run import register_and_run, reused_by_stage, stored_table
 
 pytestmark = pytest.mark.slow
@@ -57,6 +62,7 @@ def test_every_partition_succeeds_and_builds_every_stage(built):
             "frame_predictions": False,
             "annotated_frames": False,
             "output_webm": False,
+            "mask_summary": False,
         }
 
 
@@ -78,7 +84,8 @@ def test_frame_counts_match_the_source_at_every_stage(built, key):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_output_keeps_the_source_fps_and_duration(built, key):
-    source, output = _ffprobe(built["videos"] / key), _ffprobe(_webm_path(built["store"], key))
+    entries = {"stream": "codec_name,avg_frame_rate", "container": "duration"}
+    source, output = ffprobe(built["videos"] / key, **entries), ffprobe(_webm_path(built["store"], key), **entries)
     assert output["codec_name"] == "vp8"
     assert output["avg_frame_rate"] == source["avg_frame_rate"]
     assert float(output["duration"]) == pytest.approx(float(source["duration"]), abs=0.002)
@@ -134,25 +141,3 @@ def _far_from_boxes(shape: tuple[int, int], boxes: np.ndarray, *, margin: int) -
 def _webm_path(store: ArtifactStore, key: str):
     manifest = store.require_manifest("output_webm", key)
     return Path(store.artifact_path(manifest, WEBM_FILE).path)
-
-
-def _ffprobe(path: Path) -> dict:
-    output = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,avg_frame_rate:format=duration",
-            "-of",
-            "json",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    parsed = json.loads(output)
-    return {**parsed["streams"][0], **parsed["format"]}

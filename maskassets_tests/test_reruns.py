@@ -80,22 +80,28 @@ def test_nothing_changed_reruns_nothing(built, pipeline_env):
     assert _folders(pipeline_env) == before
 
 
-def test_a_drawing_change_reruns_only_annotation_and_encoding(built, pipeline_env, monkeypatch):
+@pytest.mark.parametrize(
+    ("setting", "value", "rebuilt", "videos_summary"),
+    [
+        # The threshold decides what the video shows, which the summary counts.
+        ("MASKASSETS_THRESHOLD", "0.9", {"annotated_frames", "output_webm", "mask_summary"}, "built"),
+        ("MASKASSETS_LINE_WIDTH", "3", {"annotated_frames", "output_webm"}, "reused"),
+    ],
+)
+def test_a_drawing_change_reruns_only_what_draws_or_counts_the_boxes(
+    built, pipeline_env, monkeypatch, setting, value, rebuilt, videos_summary
+):
     before = _folders(pipeline_env)
-    monkeypatch.setenv("MASKASSETS_THRESHOLD", "0.9")
+    monkeypatch.setenv(setting, value)
     assert stale_statuses(built, "a.mp4") == {
         "video_frames": "FRESH",
         "frame_predictions": "FRESH",
         "annotated_frames": "STALE",
     }
     report = update_all(built)
-    expected = _expect({"annotated_frames", "output_webm"})
-    assert report.outcomes == {"a.mp4": expected, "b.mp4": expected}
-    _assert_rebuilt_exactly(
-        before,
-        _folders(pipeline_env),
-        {(s, k) for s in ("annotated_frames", "output_webm") for k in ("a.mp4", "b.mp4")},
-    )
+    assert report.outcomes == {"a.mp4": _expect(rebuilt), "b.mp4": _expect(rebuilt)}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, k) for s in rebuilt for k in ("a.mp4", "b.mp4")})
+    assert report.videos_summary == videos_summary
 
 
 def test_an_encoder_change_reruns_only_encoding(built, pipeline_env, monkeypatch):
@@ -119,10 +125,10 @@ def test_a_model_change_reruns_inference_and_everything_after_it(built, pipeline
     before = _folders(pipeline_env)
     if change == "inference_setting":
         monkeypatch.setenv("MASKASSETS_BOX_SCORE_THRESH", "0.2")
-        downstream = {"frame_predictions", "annotated_frames", "output_webm"}
+        downstream = {"frame_predictions", "annotated_frames", "output_webm", "mask_summary"}
     else:
         monkeypatch.setenv("MASKASSETS_CHECKPOINT", str(save_random_checkpoint(tmp_path / "retrained.pt", seed=1)))
-        downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm"}
+        downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm", "mask_summary"}
     report = update_all(built)
     first = _expect(downstream)
     second = first | {"model_checkpoint": "reused"}

@@ -118,6 +118,7 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
         "frame_predictions",
         "annotated_frames",
         "output_webm",
+        "mask_summary",
     }
 
 

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings
 from maskassets.model import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec
+from maskassets.predictor import Precision
 from maskassets.sources import VideoFolder
 from maskassets.stages.output_webm import EncoderSettings
 from maskassets.storage import ArtifactStore
@@ -58,6 +59,12 @@ class DetectorResource(dg.ConfigurableResource):
     gpus_per_actor: float | None = Field(
         default=None, ge=0, description="GPUs each actor reserves; unset: 1 when the cluster has GPUs, else 0."
     )
+    precision: Precision = Field(
+        default="fp32", description="fp32, or autocast to bf16 (CPUs with AVX-512 BF16/AMX, GPUs) or fp16 (GPUs)."
+    )
+    frame_stride: int = Field(
+        default=1, ge=1, description="Run the model on every Nth frame; the frames between keep the last boxes."
+    )
 
     def spec(self) -> DetectorSpec:
         return DetectorSpec(
@@ -79,7 +86,15 @@ class DetectorResource(dg.ConfigurableResource):
 
     def results_fingerprint(self) -> str:
         """What decides the detections; batch and pool sizes only decide the speed."""
-        return fingerprint(self.spec().as_dict())
+        fast_settings = {
+            name: value
+            for name, value, exact in (("precision", self.precision, "fp32"), ("frame_stride", self.frame_stride, 1))
+            if value != exact
+        }
+        # Without fast settings the fingerprint is the one artifacts made before they existed carry.
+        return (
+            fingerprint(self.spec().as_dict(), fast_settings) if fast_settings else fingerprint(self.spec().as_dict())
+        )
 
 
 class DrawingResource(dg.ConfigurableResource):
@@ -217,6 +232,8 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             pool_size=_env_number("POOL_SIZE", 0),
             cpus_per_actor=_env_number("CPUS_PER_ACTOR", 1.0, float),
             gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float) if _env("GPUS_PER_ACTOR", "") else None,
+            precision=_env("PRECISION", "fp32"),
+            frame_stride=_env_number("FRAME_STRIDE", 1),
         ),
         "drawing": DrawingResource(
             threshold=_env_number("THRESHOLD", 0.5, float),

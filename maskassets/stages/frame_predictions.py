@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import pyarrow as pa
 import ray
 from upath import UPath
 
@@ -13,7 +14,7 @@ from maskassets import schema
 from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
 from maskassets.model import DetectorSpec
 from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
-from maskassets.predictor import FrameDetector
+from maskassets.predictor import DETECTED, FrameDetector, Precision
 from maskassets.progress import ProgressLog
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
@@ -33,6 +34,8 @@ def predict_frames(
     pool: ActorPoolSettings,
     device: str,
     staged: StagedArtifact,
+    precision: Precision = "fp32",
+    frame_stride: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     started = time.perf_counter()
@@ -42,13 +45,15 @@ def predict_frames(
         map_parquet_batches(
             store=store,
             source=store.artifact_path(frames, FRAMES_FILE),
-            writer=writer,
+            writer=writer if frame_stride == 1 else SkippedFramesFiller(writer),
             batch_class=FrameDetector,
             constructor_kwargs={
                 "checkpoint_uri": str(store.artifact_path(checkpoint, CHECKPOINT_FILE)),
                 "spec": spec,
                 "device": device,
                 "torch_threads": max(1, int(pool.cpus_per_actor)),
+                "precision": precision,
+                "frame_stride": frame_stride,
             },
             pool=pool,
             columns=[schema.FRAME_INDEX, schema.IMAGE],
@@ -62,10 +67,37 @@ def predict_frames(
         "ray_address": ray.get_runtime_context().gcs_address,
         "actors": pool.resolved_pool_size(),
         "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),
+        "precision": precision,
+        "frame_stride": frame_stride,
+        "frames_through_the_model": -(-writer.rows_written // frame_stride),
     }
     summary.update(class_summary(store, target))
     staged.metadata.update(summary)
     return summary
+
+
+class SkippedFramesFiller:
+    """Writes the detector's rows in frame order, giving each frame the stride skipped the detections of
+    the last frame the model saw, so the video keeps its boxes between detected frames."""
+
+    _CARRIED = (schema.BOXES, schema.LABELS, schema.SCORES, schema.CLASS_NAMES)
+
+    def __init__(self, writer: ParquetTableWriter) -> None:
+        self.writer = writer
+        self._carried: dict | None = None
+
+    @property
+    def rows_written(self) -> int:
+        return self.writer.rows_written
+
+    def write(self, table: pa.Table) -> None:
+        rows = table.to_pylist()
+        for row in rows:
+            if row[DETECTED]:
+                self._carried = {column: row[column] for column in self._CARRIED}
+            elif self._carried is not None:
+                row.update(self._carried)
+        self.writer.write(pa.Table.from_pylist(rows, schema=table.schema))
 
 
 def class_summary(store: ArtifactStore, predictions_path: UPath) -> dict:

@@ -52,6 +52,8 @@ def frame_predictions(
             spec=detector.spec(),
             pool=detector.pool(),
             device=detector.device,
+            precision=detector.precision,
+            frame_stride=detector.frame_stride,
             staged=staged,
             log=context.log.info,
         )

