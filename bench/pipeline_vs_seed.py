@@ -146,7 +146,7 @@ def run_maskassets(clip: Path, checkpoint: Path, work: Path, min_size: int, labe
 
 def _stage_seconds(home: Path) -> dict[str, float]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        (latest, *_) = instance.get_runs(limit=1)
+        (latest, *_) = instance.get_runs(filters=dg.RunsFilter(job_name="video_pipeline"), limit=1)
         return {
             stats.step_key: round(stats.end_time - stats.start_time, 2)
             for stats in instance.get_run_step_stats(latest.run_id)
