@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -87,6 +88,18 @@ def test_the_asset_graph_lists_every_asset_and_the_partitions_of_both_videos(dag
     for video in CLIPS:
         expect(page.get_by_text(video, exact=True).first).to_be_visible()
     _screenshot(page, "video-frames-partitions.png")
+
+
+def test_the_checks_tab_shows_each_check_of_an_asset_passing_with_what_it_found(dagster_ui, page):
+    page.goto(f"{dagster_ui}/assets/frame_predictions?view=checks")
+    for check in ("frames_match_video_frames", "detections_valid"):
+        expect(page.get_by_text(check, exact=True).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Succeeded", exact=True)).to_have_count(2)
+    page.get_by_text("detections_valid", exact=True).first.click()
+    expect(page.get_by_text("Passed", exact=True)).to_be_visible()
+    # The latest materialization is b.mp4's, 128x96.
+    expect(page.get_by_text(re.compile(r"^\d+ detections, all inside the 128x96 frame$")).first).to_be_visible()
+    _screenshot(page, "frame_predictions-checks.png")
 
 
 @pytest.mark.parametrize(
