@@ -114,7 +114,7 @@ def test_an_encoder_change_reruns_only_encoding(built, pipeline_env, monkeypatch
 
 def test_batch_and_pool_sizes_change_no_result(built, pipeline_env, monkeypatch):
     before = _folders(pipeline_env)
-    monkeypatch.setenv("MASKASSETS_BATCH_SIZE", "1")
+    monkeypatch.setenv("MASKASSETS_BATCH_SIZE", "3")
     monkeypatch.setenv("MASKASSETS_POOL_SIZE", "1")
     assert update_all(built).outcomes == {"a.mp4": ALL_REUSED, "b.mp4": ALL_REUSED}
     assert _folders(pipeline_env) == before

@@ -53,7 +53,7 @@ class DetectorResource(dg.ConfigurableResource):
     box_score_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
     box_detections_per_img: int = Field(default=100, ge=1)
     device: str = "auto"
-    batch_size: int = Field(default=4, ge=1)
+    batch_size: int | None = Field(default=None, ge=1, description="Frames per forward; unset: 4 on GPU, 1 on CPU.")
     pool_size: int = Field(default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster.")
     cpus_per_actor: float = Field(default=1.0, gt=0)
     gpus_per_actor: float | None = Field(
@@ -228,7 +228,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             box_score_thresh=_env_number("BOX_SCORE_THRESH", 0.05, float),
             box_detections_per_img=_env_number("DETECTIONS_PER_IMAGE", 100),
             device=_env("DEVICE", "auto"),
-            batch_size=_env_number("BATCH_SIZE", 4),
+            batch_size=_env_number("BATCH_SIZE", 1) if _env("BATCH_SIZE", "") else None,
             pool_size=_env_number("POOL_SIZE", 0),
             cpus_per_actor=_env_number("CPUS_PER_ACTOR", 1.0, float),
             gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float) if _env("GPUS_PER_ACTOR", "") else None,
