@@ -71,7 +71,6 @@ def annotated_frames(
         context,
         store,
         stage=stage.STAGE,
-        partition=context.partition_key,
         version=version,
         build=build,
         check=check,

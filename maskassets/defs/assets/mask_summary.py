@@ -61,7 +61,6 @@ def mask_summary(
         context,
         store,
         stage=stage.STAGE,
-        partition=context.partition_key,
         version=version,
         build=build,
         describe=describe,

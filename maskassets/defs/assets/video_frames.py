@@ -53,7 +53,6 @@ def video_frames(
         context,
         store,
         stage=stage.STAGE,
-        partition=context.partition_key,
         version=version,
         build=build,
         describe=describe,
