@@ -124,11 +124,11 @@ def output_plays_like_source(
     to all of them when it was encoded (``decoded_frames``, recorded by the stage)."""
     stored = stream_timing(store.artifact_path(output, file_name))
     expected_frames = len(source_pts_seconds)
-    source_fps = _mean_fps(expected_frames, float(source_pts_seconds[-1] - source_pts_seconds[0]))
+    source_fps = _mean_fps(source_pts_seconds)
     frame_seconds = 1.0 / source_fps if source_fps else 0.0
     source_duration = float(source_pts_seconds[-1] - source_pts_seconds[0]) + frame_seconds
     output_duration = stored.last_pts_seconds - stored.first_pts_seconds + frame_seconds
-    output_fps = _mean_fps(stored.frame_count, stored.last_pts_seconds - stored.first_pts_seconds)
+    output_fps = _mean_fps(np.array([stored.first_pts_seconds, stored.last_pts_seconds]), stored.frame_count)
     metadata = {
         "frames": stored.frame_count,
         "source_frames": expected_frames,
@@ -153,6 +153,8 @@ def output_plays_like_source(
     )
 
 
-def _mean_fps(frame_count: int, span_seconds: float) -> float:
-    """Frames per second of ``frame_count`` frames whose timestamps span ``span_seconds``, first to last."""
-    return (frame_count - 1) / span_seconds if frame_count > 1 and span_seconds > 0 else 0.0
+def _mean_fps(pts_seconds: np.ndarray, frame_count: int | None = None) -> float:
+    """Frames per second over the span of the timestamps (first to last)."""
+    count = len(pts_seconds) if frame_count is None else frame_count
+    span = float(pts_seconds[-1] - pts_seconds[0]) if len(pts_seconds) else 0.0
+    return (count - 1) / span if count > 1 and span > 0 else 0.0

@@ -20,18 +20,17 @@ def materialize_or_reuse(
     stage: str,
     version: str,
     build: Callable[[StagedArtifact], Any],
+    partition: str | None = None,
     describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
     check: Callable[[Manifest], Sequence[dg.AssetCheckResult]] | None = None,
 ) -> dg.MaterializeResult:
-    """Return the stored artifact of ``version`` for the run's partition (if the asset has partitions) if one
-    is complete, else build and commit it.
+    """Return the stored artifact of ``version`` if one is complete, else build and commit it.
 
     ``version`` is the provenance fingerprint of everything the artifact depends on, and becomes the
     Dagster data version, so downstream stages go stale exactly when it changes. ``describe`` adds the
     metadata people read (previews, tables) and ``check`` the asset's check results; both run on a
     reused artifact too, so the UI always shows the artifact in use.
     """
-    partition = context.partition_key if context.has_partition_key else None
     stored = store.read_manifest(stage, partition)
     if stored is not None and stored.version == version and store.is_complete(stored):
         context.log.info(f"{stage} [{partition or 'all'}]: inputs unchanged, reusing {stored.directory}")

@@ -71,6 +71,7 @@ def annotated_frames(
         context,
         store,
         stage=stage.STAGE,
+        partition=context.partition_key,
         version=version,
         build=build,
         check=check,

@@ -79,6 +79,7 @@ def frame_predictions(
         context,
         store,
         stage=stage.STAGE,
+        partition=context.partition_key,
         version=version,
         build=build,
         describe=lambda manifest: predictions_metadata(manifest, detector.class_names),

@@ -61,6 +61,7 @@ def mask_summary(
         context,
         store,
         stage=stage.STAGE,
+        partition=context.partition_key,
         version=version,
         build=build,
         describe=describe,

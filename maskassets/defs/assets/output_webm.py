@@ -60,6 +60,7 @@ def output_webm(
         context,
         store,
         stage=stage.STAGE,
+        partition=context.partition_key,
         version=version,
         build=build,
         describe=describe,

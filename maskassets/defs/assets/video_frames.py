@@ -53,6 +53,7 @@ def video_frames(
         context,
         store,
         stage=stage.STAGE,
+        partition=context.partition_key,
         version=version,
         build=build,
         describe=describe,
