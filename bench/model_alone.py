@@ -1,5 +1,5 @@
 """The physical limit on a machine: decode a clip with PyAV and run the detector over it in batches, with
-no Ray, no storage, no drawing and no encoding. Run by bench/pipeline_vs_seed.py in its own process.
+no Ray, no storage, no drawing and no encoding (tuned for inference as the pipeline's detector is). Run by bench/pipeline_vs_seed.py in its own process.
 
     .venv/bin/python bench/model_alone.py VIDEO CHECKPOINT --min-size 800 [--batch-size 1]
 
@@ -15,6 +15,7 @@ from itertools import islice
 import torch
 from upath import UPath
 
+from maskassets.inference_tuning import tune_for_inference
 from maskassets.model import DetectorSpec, load_detector, read_state_dict
 from maskassets.video import iter_frames
 
@@ -30,7 +31,8 @@ def main() -> None:
 
     spec = DetectorSpec(min_size=args.min_size, max_size=args.max_size)
     with open(args.checkpoint, "rb") as stream:
-        model = load_detector(spec, read_state_dict(stream, name=args.checkpoint), name=args.checkpoint)
+        loaded = load_detector(spec, read_state_dict(stream, name=args.checkpoint), name=args.checkpoint)
+    model = tune_for_inference(loaded, torch.device("cpu"))
     started = time.perf_counter()
     frames = iter_frames(UPath(args.video))
     count = 0

@@ -13,6 +13,7 @@ from upath import UPath
 from maskassets import schema
 from maskassets.detections import Detections, predictions_table
 from maskassets.frame_codec import decode_frame
+from maskassets.inference_tuning import tune_for_inference
 from maskassets.model import DetectorSpec, load_detector, read_state_dict
 
 #: fp32 is exact; bf16 (CPUs with AVX-512 BF16 or AMX, and GPUs) and fp16 (GPUs) run under autocast.
@@ -53,7 +54,8 @@ class FrameDetector:
         self.frame_stride = frame_stride
         with UPath(checkpoint_uri).open("rb") as stream:
             state_dict = read_state_dict(stream, name=checkpoint_uri)
-        self.model = load_detector(spec, state_dict, name=checkpoint_uri).to(self.device)
+        loaded = load_detector(spec, state_dict, name=checkpoint_uri).to(self.device)
+        self.model = tune_for_inference(loaded, self.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
