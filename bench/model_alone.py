@@ -1,5 +1,6 @@
-"""The physical limit on a machine: decode a clip with PyAV and run the detector over it in batches, with
-no Ray, no storage, no drawing and no encoding (tuned for inference as the pipeline's detector is). Run by bench/pipeline_vs_seed.py in its own process.
+"""The physical limit on a machine: decode a clip with PyAV and run the detector, tuned for inference as the
+pipeline's is, over it in batches, with no Ray, no storage, no drawing and no encoding. Run by
+bench/pipeline_vs_seed.py in its own process.
 
     .venv/bin/python bench/model_alone.py VIDEO CHECKPOINT --min-size 800 [--batch-size 1]
 

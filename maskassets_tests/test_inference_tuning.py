@@ -56,6 +56,7 @@ def test_tuned_detector_finds_what_the_plain_one_finds(tmp_path: Path, architect
         # Random statistics blow activations up to hundreds, which magnifies rounding in the box regression.
         np.testing.assert_allclose(got["boxes"].numpy(), want["boxes"].numpy(), atol=0.5)
 
+
 def test_a_batch_norm_not_after_a_convolution_stays():
     head = nn.Sequential(nn.BatchNorm2d(3), nn.Conv2d(3, 4, 3), nn.ReLU())
     tune_for_inference(head, torch.device("cpu"))

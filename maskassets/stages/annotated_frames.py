@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-import pyarrow as pa
-from upath import UPath
-
 from maskassets import schema
 from maskassets.annotate import BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
-from maskassets.detections import Detections, detections_by_frame
-from maskassets.frame_codec import decode_frame, encode_frame
-from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.frame_annotator import FrameAnnotatorBatch
+from maskassets.parquet_io import ParquetTableWriter
 from maskassets.progress import ProgressLog
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
@@ -22,36 +17,6 @@ from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 STAGE = "annotated_frames"
 CODE_VERSION = "1"
 ANNOTATED_FILE = "annotated.parquet"
-
-
-class FrameAnnotatorBatch:
-    """Loads a video's detections above the threshold once per worker, then draws them batch by batch."""
-
-    def __init__(self, *, store: ArtifactStore, predictions_path: UPath, annotator: BoxAnnotator) -> None:
-        predictions = read_parquet_table(
-            store, predictions_path, columns=[schema.FRAME_INDEX, schema.BOXES, schema.LABELS, schema.SCORES]
-        )
-        self.detections = {
-            index: found.above(annotator.threshold) for index, found in detections_by_frame(predictions).items()
-        }
-        self.annotator = annotator
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
-        images = []
-        for index, png in zip(batch[schema.FRAME_INDEX], batch[schema.IMAGE], strict=True):
-            found = self.detections.get(int(index), Detections.empty())
-            frame = decode_frame(png)
-            images.append(encode_frame(self.annotator.annotate(frame, found)) if len(found) else png)
-        return pa.Table.from_pydict(
-            {
-                schema.FRAME_INDEX: batch[schema.FRAME_INDEX],
-                schema.PTS_SECONDS: batch[schema.PTS_SECONDS],
-                schema.WIDTH: batch[schema.WIDTH],
-                schema.HEIGHT: batch[schema.HEIGHT],
-                schema.IMAGE: images,
-            },
-            schema=schema.ANNOTATED_FRAMES_SCHEMA,
-        )
 
 
 def annotate_frames(
