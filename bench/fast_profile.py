@@ -30,8 +30,9 @@ from torchvision.ops import box_iou
 from upath import UPath
 
 from maskassets import schema
+from maskassets.detector_spec import DetectorSpec
 from maskassets.frame_codec import encode_frame
-from maskassets.model import DetectorSpec, build_detector
+from maskassets.model import build_detector
 from maskassets.predictor import FrameDetector
 from maskassets.stages.frame_predictions import SkippedFramesFiller
 from maskassets.video import iter_frames

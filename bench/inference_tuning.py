@@ -22,8 +22,9 @@ import skvideo
 import torch
 from upath import UPath
 
+from maskassets.detector_spec import DetectorSpec
 from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import DetectorSpec, build_detector, load_detector, read_state_dict
+from maskassets.model import build_detector, load_detector, read_state_dict
 from maskassets.video import iter_frames
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -16,8 +16,9 @@ from itertools import islice
 import torch
 from upath import UPath
 
+from maskassets.detector_spec import DetectorSpec
 from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import DetectorSpec, load_detector, read_state_dict
+from maskassets.model import load_detector, read_state_dict
 from maskassets.video import iter_frames
 
 

@@ -37,7 +37,8 @@ import psutil
 import skvideo
 import torch
 
-from maskassets.model import DetectorSpec, build_detector
+from maskassets.detector_spec import DetectorSpec
+from maskassets.model import build_detector
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import IO, Any
+from typing import IO
 
 import torch
 import torchvision
 
-DEFAULT_ARCHITECTURE = "fasterrcnn_resnet50_fpn"
-DEFAULT_CLASS_NAMES = ("background", "with_mask", "without_mask", "mask_weared_incorrect")
+from maskassets.detector_spec import DetectorSpec
+
 _STATE_DICT_WRAPPER_KEYS = ("model", "state_dict", "model_state_dict")
 
 
 class CheckpointError(ValueError):
     """The checkpoint cannot be loaded into the configured detector."""
-
-
-@dataclass(frozen=True)
-class DetectorSpec:
-    """Everything that decides what a detector computes from a checkpoint."""
-
-    architecture: str = DEFAULT_ARCHITECTURE
-    class_names: tuple[str, ...] = DEFAULT_CLASS_NAMES
-    min_size: int = 800
-    max_size: int = 1333
-    box_score_thresh: float = 0.05
-    box_detections_per_img: int = 100
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def build_detector(spec: DetectorSpec) -> torch.nn.Module:

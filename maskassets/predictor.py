@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -12,15 +11,12 @@ from upath import UPath
 
 from maskassets import schema
 from maskassets.detections import Detections, predictions_table
+from maskassets.detector_spec import DetectorSpec, Precision
 from maskassets.frame_codec import decode_frame
 from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import DetectorSpec, load_detector, read_state_dict
+from maskassets.model import load_detector, read_state_dict
 
-#: fp32 is exact; bf16 (CPUs with AVX-512 BF16 or AMX, and GPUs) and fp16 (GPUs) run under autocast.
-Precision = Literal["fp32", "bf16", "fp16"]
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-#: Column the detector adds for the stage: False on frames the stride skipped (their lists are empty).
-DETECTED = "detected"
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -66,7 +62,7 @@ class FrameDetector:
         found = iter(self.detect(images) if images else [])
         detections = [next(found) if run else Detections.empty() for run in detected]
         table = predictions_table(indices, detections, self.spec.class_names)
-        return table.append_column(DETECTED, pa.array(detected, pa.bool_()))
+        return table.append_column(schema.DETECTED, pa.array(detected, pa.bool_()))
 
     def detect(self, images: list[torch.Tensor]) -> list[Detections]:
         with torch.inference_mode(), self._autocast():

@@ -14,7 +14,8 @@ import numpy as np
 import skvideo
 import torch
 
-from maskassets.model import DetectorSpec, build_detector
+from maskassets.detector_spec import DetectorSpec
+from maskassets.model import build_detector
 
 #: Small enough for Faster R-CNN R50 on 2 CPUs, large enough for its anchors.
 TEST_SPEC = DetectorSpec(min_size=96, max_size=160, box_detections_per_img=8)

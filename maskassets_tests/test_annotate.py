@@ -4,7 +4,7 @@ import numpy as np
 
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.detections import Detections
-from maskassets.model import DEFAULT_CLASS_NAMES
+from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 
 
 def _scene() -> np.ndarray:

@@ -16,7 +16,7 @@ from maskassets import schema
 from maskassets.artifact_checks import detections_are_valid, output_plays_like_source
 from maskassets.definitions import build_definitions
 from maskassets.detections import Detections, predictions_table
-from maskassets.model import DEFAULT_CLASS_NAMES
+from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.storage import ArtifactStore
 from maskassets.video import VideoWriter

@@ -20,8 +20,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
+from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.frame_codec import decode_frame
-from maskassets.model import DEFAULT_CLASS_NAMES
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets_tests.commands import REPO_ROOT, start_command

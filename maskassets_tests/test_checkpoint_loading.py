@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from maskassets.model import CheckpointError, DetectorSpec, build_detector
+from maskassets.detector_spec import DetectorSpec
+from maskassets.model import CheckpointError, build_detector
 from maskassets.stages.model_checkpoint import verify_checkpoint
 from maskassets_tests.media import TEST_SPEC
 

@@ -13,7 +13,7 @@ from maskassets import schema
 from maskassets.detections import Detections, predictions_table
 from maskassets.frame_codec import encode_frame
 from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
-from maskassets.predictor import DETECTED, FrameDetector
+from maskassets.predictor import FrameDetector
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE, SkippedFramesFiller
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip
@@ -35,7 +35,7 @@ def test_a_stride_runs_the_model_only_on_every_nth_frame(tmp_path, checkpoint_pa
     reference = every_frame(_batch(frames, 10)).to_pylist()
     strided = every_second(_batch(frames, 10)).to_pylist()
 
-    assert [row[DETECTED] for row in strided] == [True, False, True, False]
+    assert [row[schema.DETECTED] for row in strided] == [True, False, True, False]
     for position in (0, 2):
         assert strided[position][schema.SCORES] == reference[position][schema.SCORES]
         np.testing.assert_allclose(strided[position][schema.BOXES], reference[position][schema.BOXES], atol=1e-3)
@@ -51,13 +51,13 @@ def test_skipped_frames_keep_the_boxes_of_the_last_frame_the_model_saw(tmp_path)
         filler = SkippedFramesFiller(writer)
         for first, detected in ((0, [True, False]), (2, [True, False])):
             batch = predictions_table([first, first + 1], rows[first : first + 2], TEST_SPEC.class_names)
-            filler.write(batch.append_column(DETECTED, pa.array(detected)))
+            filler.write(batch.append_column(schema.DETECTED, pa.array(detected)))
 
     stored = read_parquet_table(store, target).to_pylist()
     assert [row[schema.FRAME_INDEX] for row in stored] == [0, 1, 2, 3]
     assert [len(row[schema.BOXES]) for row in stored] == [1, 1, 0, 0]  # frame 2 was seen, and held nothing
     assert stored[1][schema.CLASS_NAMES] == ["without_mask"]
-    assert DETECTED not in read_parquet_table(store, target).column_names
+    assert schema.DETECTED not in read_parquet_table(store, target).column_names
 
 
 def test_bf16_autocast_changes_the_arithmetic_and_keeps_the_detections_valid(tmp_path, checkpoint_path):

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d
 
+from maskassets.detector_spec import DetectorSpec
 from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import DetectorSpec, build_detector
+from maskassets.model import build_detector
 from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from maskassets import schema
-from maskassets.model import DEFAULT_CLASS_NAMES
+from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.stages.frame_predictions import PREDICTIONS_FILE
 from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
 from maskassets.stages.videos_mask_summary import TABLE_FILE

@@ -11,7 +11,7 @@ from maskassets import schema
 from maskassets.detections import detections_by_frame
 from maskassets.frame_codec import encode_frame
 from maskassets.model import load_detector, read_state_dict
-from maskassets.predictor import DETECTED, FrameDetector
+from maskassets.predictor import FrameDetector
 from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames
 
 
@@ -43,5 +43,5 @@ def test_predictions_name_their_classes(checkpoint_path: Path, tmp_path: Path):
     )
     row = table.to_pylist()[0]
     assert row[schema.CLASS_NAMES] == [TEST_SPEC.class_names[label] for label in row[schema.LABELS]]
-    assert row[DETECTED] is True
-    assert table.drop_columns([DETECTED]).schema.equals(schema.FRAME_PREDICTIONS_SCHEMA)
+    assert row[schema.DETECTED] is True
+    assert table.drop_columns([schema.DETECTED]).schema.equals(schema.FRAME_PREDICTIONS_SCHEMA)

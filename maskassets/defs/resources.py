@@ -11,8 +11,7 @@ from pydantic import Field, model_validator
 
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings
-from maskassets.model import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec
-from maskassets.predictor import Precision
+from maskassets.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
 from maskassets.sources import VideoFolder
 from maskassets.stages.output_webm import EncoderSettings
 from maskassets.storage import ArtifactStore

@@ -12,9 +12,8 @@ from upath import UPath
 
 from maskassets import schema
 from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
-from maskassets.model import DetectorSpec
+from maskassets.detector_spec import DetectorSpec, Precision
 from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
-from maskassets.predictor import DETECTED, FrameDetector, Precision
 from maskassets.progress import ProgressLog
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
 from maskassets.stages.video_frames import FRAMES_FILE
@@ -38,6 +37,9 @@ def predict_frames(
     frame_stride: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> dict:
+    # torch loads here, in runs that infer, rather than with the definitions (UI, sensors, reruns that reuse).
+    from maskassets.predictor import FrameDetector
+
     started = time.perf_counter()
     progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
     target = staged.path(PREDICTIONS_FILE)
@@ -93,7 +95,7 @@ class SkippedFramesFiller:
     def write(self, table: pa.Table) -> None:
         rows = table.to_pylist()
         for row in rows:
-            if row[DETECTED]:
+            if row[schema.DETECTED]:
                 self._carried = {column: row[column] for column in self._CARRIED}
             elif self._carried is not None:
                 row.update(self._carried)

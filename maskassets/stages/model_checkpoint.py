@@ -11,7 +11,7 @@ import smart_open
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from maskassets.model import DetectorSpec, load_detector, read_state_dict
+from maskassets.detector_spec import DetectorSpec
 from maskassets.storage import StagedArtifact
 
 STAGE = "model_checkpoint"
@@ -34,6 +34,9 @@ def download_checkpoint(uri: str, local_path: str) -> tuple[str, int]:
 
 def verify_checkpoint(local_path: str, spec: DetectorSpec, *, name: str) -> None:
     """Raise a CheckpointError unless the file loads into ``spec``'s detector."""
+    # torch loads here, when a checkpoint changes, rather than with the definitions.
+    from maskassets.model import load_detector, read_state_dict
+
     with open(local_path, "rb") as stream:
         load_detector(spec, read_state_dict(stream, name=name), name=name)
 
