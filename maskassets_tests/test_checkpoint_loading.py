@@ -7,9 +7,11 @@ import os
 import pickle
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import torch
 
+from maskassets.definitions import build_definitions
 from maskassets.detector_spec import DetectorSpec
 from maskassets.model import CheckpointError, build_detector
 from maskassets.stages.model_checkpoint import verify_checkpoint
@@ -64,3 +66,28 @@ def test_a_state_dict_wrapped_by_a_training_script_loads(tmp_path: Path):
     path = tmp_path / "wrapped.pth"
     torch.save({"epoch": 3, "model": build_detector(TEST_SPEC).state_dict()}, path)
     verify_checkpoint(str(path), TEST_SPEC, name=str(path))
+
+
+def _materialize_checkpoint(instance: dg.DagsterInstance) -> tuple[dg.ExecuteInProcessResult, list[str]]:
+    defs = build_definitions()
+    result = dg.materialize(
+        defs.assets, selection="model_checkpoint", resources=defs.resources, instance=instance, raise_on_error=False
+    )
+    return result, [record.user_message for record in instance.all_logs(result.run_id)]
+
+
+def test_a_checkpoint_is_loaded_once_per_detector_shape(pipeline_env, dagster_home: Path, monkeypatch):
+    with dg.DagsterInstance.get() as instance:
+        first, first_logs = _materialize_checkpoint(instance)
+        assert first.success
+        assert not [line for line in first_logs if "proven to load" in line]
+
+        second, second_logs = _materialize_checkpoint(instance)
+        assert second.success
+        assert [line for line in second_logs if "proven to load into fasterrcnn_resnet50_fpn, 4 classes" in line]
+
+        monkeypatch.setenv("MASKASSETS_CLASS_NAMES", "background,face")
+        third, _ = _materialize_checkpoint(instance)
+        assert not third.success
+        (failure,) = [event for event in third.all_events if event.is_step_failure]
+        assert "trained for 4 classes but 2 are configured" in failure.step_failure_data.error.to_string()

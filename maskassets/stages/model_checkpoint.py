@@ -12,11 +12,13 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from maskassets.detector_spec import DetectorSpec
-from maskassets.storage import StagedArtifact
+from maskassets.storage import Manifest, StagedArtifact
 
 STAGE = "model_checkpoint"
 CODE_VERSION = "1"
 CHECKPOINT_FILE = "checkpoint.pt"
+#: Manifest metadata: the detector shape (architecture and class count) the stored file was proven to load into.
+LOADS_INTO = "loads_into"
 _COPY_CHUNK_BYTES = 8 * 1024 * 1024
 
 
@@ -39,6 +41,16 @@ def verify_checkpoint(local_path: str, spec: DetectorSpec, *, name: str) -> None
 
     with open(local_path, "rb") as stream:
         load_detector(spec, read_state_dict(stream, name=name), name=name)
+
+
+def detector_shape(spec: DetectorSpec) -> str:
+    """What loading a checkpoint depends on; the other settings only change how the detector runs."""
+    return f"{spec.architecture}, {len(spec.class_names)} classes"
+
+
+def already_proven(stored: Manifest | None, sha256: str, spec: DetectorSpec) -> bool:
+    """Whether the stored checkpoint is this very file and was proven to load into ``spec``'s detector."""
+    return stored is not None and stored.version == sha256 and stored.metadata.get(LOADS_INTO) == detector_shape(spec)
 
 
 def store_checkpoint(local_path: str, staged: StagedArtifact) -> None:

@@ -23,14 +23,19 @@ from maskassets.stages import model_checkpoint as stage
 def model_checkpoint(
     context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
 ) -> dg.MaterializeResult:
-    uri = detector.checkpoint_uri
+    uri, spec, store = detector.checkpoint_uri, detector.spec(), artifacts.store()
     with tempfile.TemporaryDirectory(prefix="maskassets-checkpoint-") as scratch:
         local_path = os.path.join(scratch, stage.CHECKPOINT_FILE)
         sha256, size = stage.download_checkpoint(uri, local_path)
-        stage.verify_checkpoint(local_path, detector.spec(), name=uri)
+        if stage.already_proven(store.read_manifest(stage.STAGE), sha256, spec):
+            context.log.info(f"{uri} is the stored checkpoint, proven to load into {stage.detector_shape(spec)}")
+        else:
+            stage.verify_checkpoint(local_path, spec, name=uri)
 
         def build(staged):
             stage.store_checkpoint(local_path, staged)
-            staged.metadata.update({"source_uri": uri, "sha256": sha256, "bytes": size})
+            staged.metadata.update(
+                {"source_uri": uri, "sha256": sha256, "bytes": size, stage.LOADS_INTO: stage.detector_shape(spec)}
+            )
 
-        return materialize_or_reuse(context, artifacts.store(), stage=stage.STAGE, version=sha256, build=build)
+        return materialize_or_reuse(context, store, stage=stage.STAGE, version=sha256, build=build)
