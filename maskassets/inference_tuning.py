@@ -20,7 +20,7 @@ def tune_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     """Fold each batch norm into the convolution it follows and, on CPU, lay activations out channels-last.
 
     oneDNN's convolutions run fastest on channels-last tensors, and a folded batch norm is one pass over
-    every activation less (bench/fast_profile.py measures the effect).
+    every activation less (bench/inference_tuning.py measures the effect).
     """
     for module in list(model.modules()):
         for conv_name, norm_name in _conv_norm_pairs(module):

@@ -11,7 +11,7 @@ import ray
 from upath import UPath
 
 from maskassets import schema
-from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
+from maskassets.batch_mapping import ActorPoolSettings, TableSink, map_parquet_batches
 from maskassets.detector_spec import DetectorSpec, Precision
 from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
 from maskassets.progress import ProgressLog
@@ -84,7 +84,7 @@ class SkippedFramesFiller:
 
     _CARRIED = (schema.BOXES, schema.LABELS, schema.SCORES, schema.CLASS_NAMES)
 
-    def __init__(self, writer: ParquetTableWriter) -> None:
+    def __init__(self, writer: TableSink) -> None:
         self.writer = writer
         self._carried: dict | None = None
 
