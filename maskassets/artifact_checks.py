@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from maskassets import schema
-from maskassets.parquet_io import iter_parquet_batches, read_parquet_table
+from maskassets.sharded_tables import iter_table_batches
 from maskassets.storage import ArtifactStore, Manifest
 from maskassets.video import stream_timing
 
@@ -26,9 +26,13 @@ class CheckOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def frame_indices(store: ArtifactStore, manifest: Manifest, file_name: str) -> np.ndarray:
-    table = read_parquet_table(store, store.artifact_path(manifest, file_name), columns=[schema.FRAME_INDEX])
-    return table.column(schema.FRAME_INDEX).to_numpy()
+def frame_indices(store: ArtifactStore, manifest: Manifest, table: str) -> np.ndarray:
+    """The frame_index column of a frame table as stored, shard after shard."""
+    batches = [
+        batch.column(schema.FRAME_INDEX).to_numpy()
+        for batch in iter_table_batches(store, manifest, table, columns=[schema.FRAME_INDEX])
+    ]
+    return np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
 
 
 def frames_are_contiguous(indices: np.ndarray) -> CheckOutcome:
@@ -65,14 +69,14 @@ def frames_match(indices: np.ndarray, source_indices: np.ndarray, *, source_stag
 
 
 def detections_are_valid(
-    store: ArtifactStore, predictions: Manifest, file_name: str, *, width: int, height: int, class_names: Sequence[str]
+    store: ArtifactStore, predictions: Manifest, table: str, *, width: int, height: int, class_names: Sequence[str]
 ) -> CheckOutcome:
     """Every row's lists agree in length, labels name a known class, scores lie in [0, 1] and boxes are
     ordered corners inside the frame."""
     problems: list[str] = []
     detections = 0
     columns = [schema.FRAME_INDEX, schema.BOXES, schema.LABELS, schema.SCORES, schema.CLASS_NAMES]
-    for batch in iter_parquet_batches(store, store.artifact_path(predictions, file_name), columns=columns):
+    for batch in iter_table_batches(store, predictions, table, columns=columns):
         rows = batch.to_pydict()
         for index, boxes, labels, scores, names in zip(*(rows[column] for column in columns), strict=True):
             problem = _row_problem(boxes, labels, scores, names, width=width, height=height, class_names=class_names)

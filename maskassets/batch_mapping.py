@@ -1,29 +1,27 @@
-"""Runs a Ray Data ``map_batches`` class over a stored parquet table and streams its output, in input
-order, into another parquet table: memory stays bounded by a few batches whatever the video's length."""
+"""Runs a Ray Data ``map_batches`` class over a stored frame table and has Ray workers write its output, in
+frame order, as the shards of another: memory stays bounded by a few batches whatever the video's length,
+and no frame passes through the driver."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import ray
 import ray.data
 from upath import UPath
 
-from maskassets.parquet_datasource import StoredTableDatasource
+from maskassets.parquet_datasource import FrameTableDatasource
 from maskassets.progress import ProgressLog
+from maskassets.schema import FRAME_INDEX
+from maskassets.sharded_tables import Shard, ShardLayout, ShardWriter
 from maskassets.storage import ArtifactStore
 
-#: Read tasks are light; asking no CPU for them keeps an actor pool that fills every CPU from starving
-#: the reads, which is how a pool of 2 on 2 CPUs deadlocks.
-_READ_TASK_CPUS = 0.0
-
-
-class TableSink(Protocol):
-    rows_written: int
-
-    def write(self, table: pa.Table) -> None: ...
+#: Reading and writing shards is light next to the model or drawing; asking no CPU for those tasks keeps an
+#: actor pool that fills every CPU from starving them, which is how a pool of 2 on 2 CPUs deadlocks.
+_LIGHT_TASK_CPUS = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,26 +57,39 @@ class ActorPoolSettings:
         return max(1, int(resources.get("CPU", 1) // self.cpus_per_actor))
 
 
-def map_parquet_batches(
+@dataclass(frozen=True)
+class ShardTarget:
+    """Where the mapped rows go: a frame table of the staged folder, written by Ray workers in shards of about
+    ``rows_per_shard`` rows; ``expand`` (optional, picklable) turns each written batch into the rows stored."""
+
+    store: ArtifactStore
+    directory: UPath
+    table: str
+    table_schema: pa.Schema
+    layout: ShardLayout
+    rows_per_shard: int
+    expand: Callable[[pa.Table], pa.Table] | None = None
+
+
+def map_frame_table(
     *,
     store: ArtifactStore,
-    source: UPath,
-    writer: TableSink,
+    source: FrameTableDatasource,
+    target: ShardTarget,
     batch_class: type,
     constructor_kwargs: dict[str, Any],
     pool: ActorPoolSettings,
-    columns: list[str],
     progress: ProgressLog,
-) -> int:
-    """Feed the parquet rows at ``source`` through ``batch_class`` on an actor pool; returns rows written.
+) -> MappedTable:
+    """Feed the rows of ``source`` through ``batch_class`` on an actor pool and have workers write its output,
+    in frame order, as the shards of ``target``; the driver only sees each shard's record.
 
     An actor that dies (OOM killer, a lost node, kill -9) is restarted and its unfinished batches are
     retried on it: Ray Data's defaults for actor pools (``max_restarts=-1``, ``max_task_retries=-1``).
     """
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
-    dataset = ray.data.read_datasource(StoredTableDatasource(store, source, columns), num_cpus=_READ_TASK_CPUS)
-    mapped = dataset.map_batches(
+    mapped = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS).map_batches(
         batch_class,
         fn_constructor_kwargs=constructor_kwargs,
         batch_size=pool.resolved_batch_size(),
@@ -87,7 +98,44 @@ def map_parquet_batches(
         num_cpus=pool.cpus_per_actor,
         num_gpus=pool.resolved_gpus_per_actor(),
     )
-    for table in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
-        writer.write(table)
-        progress.advance(table.num_rows)
-    return writer.rows_written
+    written = mapped.map_batches(
+        write_shards,
+        fn_kwargs={"target": target},
+        batch_size=target.rows_per_shard,
+        batch_format="pyarrow",
+        num_cpus=_LIGHT_TASK_CPUS,
+    )
+    result = MappedTable()
+    for records in written.iter_batches(batch_size=None, batch_format="pyarrow"):
+        for record in records.to_pylist():
+            result.nodes.add(record.pop(_NODE))
+            result.shards.append(Shard.from_dict(record))
+            progress.advance(record["rows"])
+    return result
+
+
+@dataclass
+class MappedTable:
+    shards: list[Shard] = field(default_factory=list)
+    #: The Ray nodes whose workers wrote the shards.
+    nodes: set[str] = field(default_factory=set)
+
+
+_NODE = "node_id"
+
+
+def write_shards(batch: pa.Table, *, target: ShardTarget) -> pa.Table:
+    """Runs on a Ray worker: writes one batch of mapped rows as shards and returns their records."""
+    rows = target.expand(batch) if target.expand is not None else batch
+    first_frame = int(rows[FRAME_INDEX][0].as_py())
+    with ShardWriter(
+        target.store,
+        target.directory,
+        table=target.table,
+        name=f"part-{first_frame:012d}",
+        table_schema=target.table_schema,
+        layout=target.layout,
+    ) as writer:
+        writer.write(rows)
+    node = ray.get_runtime_context().get_node_id()
+    return pa.Table.from_pylist([{**shard.as_dict(), _NODE: node} for shard in writer.shards])

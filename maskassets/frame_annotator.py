@@ -1,40 +1,35 @@
-"""The Ray Data ``map_batches`` class that draws a video's detections on batches of its stored frames.
+"""The Ray Data ``map_batches`` class that draws detections on batches of stored frames.
 
-It lives apart from the stage so that drawing actors import OpenCV and pyarrow only, not the detector's torch.
+Each batch arrives with the detections of its own frames joined in by the read task, so no actor holds more
+than its batch of a video's predictions. It lives apart from the stage so that drawing actors import OpenCV
+and pyarrow only, not the detector's torch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from upath import UPath
 
 from maskassets import schema
 from maskassets.annotate import BoxAnnotator
-from maskassets.detections import Detections, detections_by_frame
-from maskassets.frame_codec import decode_frame, encode_frame
-from maskassets.parquet_io import read_parquet_table
-from maskassets.storage import ArtifactStore
+from maskassets.detections import Detections
+from maskassets.frame_codec import FrameFormat, decode_frame
 
 
 class FrameAnnotatorBatch:
-    """Loads a video's detections above the threshold once per worker, then draws them batch by batch."""
-
-    def __init__(self, *, store: ArtifactStore, predictions_path: UPath, annotator: BoxAnnotator) -> None:
-        predictions = read_parquet_table(
-            store, predictions_path, columns=[schema.FRAME_INDEX, schema.BOXES, schema.LABELS, schema.SCORES]
-        )
-        self.detections = {
-            index: found.above(annotator.threshold) for index, found in detections_by_frame(predictions).items()
-        }
+    def __init__(self, *, annotator: BoxAnnotator, frame_format: FrameFormat) -> None:
         self.annotator = annotator
+        self.frame_format = frame_format
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         images = []
-        for index, png in zip(batch[schema.FRAME_INDEX], batch[schema.IMAGE], strict=True):
-            found = self.detections.get(int(index), Detections.empty())
-            frame = decode_frame(png)
-            images.append(encode_frame(self.annotator.annotate(frame, found)) if len(found) else png)
+        for image, boxes, labels, scores in zip(
+            batch[schema.IMAGE], batch[schema.BOXES], batch[schema.LABELS], batch[schema.SCORES], strict=True
+        ):
+            shown = Detections.from_row(_stacked(boxes), labels, scores).above(self.annotator.threshold)
+            images.append(
+                self.frame_format.encode(self.annotator.annotate(decode_frame(image), shown)) if len(shown) else image
+            )
         return pa.Table.from_pydict(
             {
                 schema.FRAME_INDEX: batch[schema.FRAME_INDEX],
@@ -45,3 +40,8 @@ class FrameAnnotatorBatch:
             },
             schema=schema.ANNOTATED_FRAMES_SCHEMA,
         )
+
+
+def _stacked(boxes: np.ndarray) -> np.ndarray:
+    """Ray hands a list-of-lists column over as an array of arrays; an empty one as an empty array."""
+    return np.stack(boxes) if len(boxes) else np.zeros((0, 4), dtype=np.float32)

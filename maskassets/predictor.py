@@ -7,12 +7,14 @@ import contextlib
 import numpy as np
 import pyarrow as pa
 import torch
+import torchvision
+from torchvision.io import ImageReadMode
 from upath import UPath
 
 from maskassets import schema
 from maskassets.detections import Detections, predictions_table
 from maskassets.detector_spec import DetectorSpec, Precision
-from maskassets.frame_codec import decode_frame
+from maskassets.frame_codec import decode_frame, is_jpeg
 from maskassets.inference_tuning import tune_for_inference
 from maskassets.model import load_detector, read_state_dict
 
@@ -26,11 +28,8 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 class FrameDetector:
-    """Loads the checkpoint once per worker; each call runs one batched forward over a batch of frames.
-
-    With ``frame_stride`` N only frames whose frame_index is a multiple of N go through the model; the
-    others come back empty and flagged in the ``detected`` column, for the stage to fill in.
-    """
+    """Loads the checkpoint once per worker; each call decodes a batch of stored frames (JPEG on the actor's
+    device, so a GPU actor is not held back by one CPU) and runs one batched forward over it."""
 
     def __init__(
         self,
@@ -40,14 +39,12 @@ class FrameDetector:
         device: str = "auto",
         torch_threads: int = 0,
         precision: Precision = "fp32",
-        frame_stride: int = 1,
     ):
         if torch_threads > 0:
             torch.set_num_threads(torch_threads)
         self.spec = spec
         self.device = pick_device(device)
         self.precision = precision
-        self.frame_stride = frame_stride
         with UPath(checkpoint_uri).open("rb") as stream:
             state_dict = read_state_dict(stream, name=checkpoint_uri)
         loaded = load_detector(spec, state_dict, name=checkpoint_uri).to(self.device)
@@ -55,14 +52,8 @@ class FrameDetector:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
-        detected = [index % self.frame_stride == 0 for index in indices]
-        images = [
-            self._to_tensor(decode_frame(png)) for png, run in zip(batch[schema.IMAGE], detected, strict=True) if run
-        ]
-        found = iter(self.detect(images) if images else [])
-        detections = [next(found) if run else Detections.empty() for run in detected]
-        table = predictions_table(indices, detections, self.spec.class_names)
-        return table.append_column(schema.DETECTED, pa.array(detected, pa.bool_()))
+        detections = self.detect(self._decode(list(batch[schema.IMAGE])))
+        return predictions_table(indices, detections, self.spec.class_names)
 
     def detect(self, images: list[torch.Tensor]) -> list[Detections]:
         with torch.inference_mode(), self._autocast():
@@ -74,5 +65,11 @@ class FrameDetector:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=_AUTOCAST_DTYPES[self.precision])
 
-    def _to_tensor(self, rgb: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(rgb).to(self.device).permute(2, 0, 1).float().div_(255.0)
+    def _decode(self, images: list[bytes]) -> list[torch.Tensor]:
+        """Float CHW tensors in [0, 1] on the actor's device; JPEG frames are decoded there in one batch."""
+        if all(is_jpeg(image) for image in images):
+            encoded = [torch.frombuffer(bytearray(image), dtype=torch.uint8) for image in images]
+            decoded = torchvision.io.decode_jpeg(encoded, mode=ImageReadMode.RGB, device=self.device)
+        else:
+            decoded = [torch.from_numpy(decode_frame(image)).permute(2, 0, 1).to(self.device) for image in images]
+        return [image.float().div_(255.0) for image in decoded]

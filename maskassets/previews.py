@@ -4,6 +4,7 @@ is embedded in the markdown that the Dagster UI renders."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
@@ -14,56 +15,45 @@ _LABEL_HEIGHT = 16
 _LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-class ContactSheetSampler:
-    """Keeps ``count`` evenly spaced thumbnails of a frame stream whose length is not known in advance.
+#: Frames on a contact sheet, and the width of each thumbnail.
+CONTACT_SHEET_FRAMES = 12
+_THUMBNAIL_WIDTH = 160
 
-    Frames are kept at a stride that doubles whenever four times ``count`` are held, so memory stays at a few
-    dozen thumbnails however long the video, and only frames on the stride are ever resized.
-    """
 
-    def __init__(self, *, count: int = 12, thumbnail_width: int = 160, columns: int = 4) -> None:
-        self.count = count
-        self.thumbnail_width = thumbnail_width
-        self.columns = columns
-        self._stride = 1
-        self._kept: dict[int, np.ndarray] = {}
-        #: Set by the first frame, so a stream that changes size mid-way still tiles.
-        self._thumbnail_size: tuple[int, int] | None = None
+def contact_sheet_indices(frame_count: int, count: int = CONTACT_SHEET_FRAMES) -> list[int]:
+    """``count`` frame indices spread evenly from the first frame to the last (all frames when fewer)."""
+    if frame_count <= count:
+        return list(range(frame_count))
+    return sorted({int(i) for i in np.linspace(0, frame_count - 1, count).round()})
 
-    def offer(self, index: int, rgb: np.ndarray) -> None:
-        if index % self._stride:
-            return
-        if self._thumbnail_size is None:
-            height = max(1, round(rgb.shape[0] * self.thumbnail_width / rgb.shape[1]))
-            self._thumbnail_size = (self.thumbnail_width, height)
-        self._kept[index] = cv2.resize(rgb, self._thumbnail_size, interpolation=cv2.INTER_AREA)
-        if len(self._kept) >= 4 * self.count:
-            self._stride *= 2
-            self._kept = {kept: image for kept, image in self._kept.items() if kept % self._stride == 0}
 
-    def sampled_indices(self) -> list[int]:
-        held = sorted(self._kept)
-        if len(held) <= self.count:
-            return held
-        positions = np.linspace(0, len(held) - 1, self.count).round().astype(int)
-        return [held[position] for position in positions]
+def thumbnail(rgb: np.ndarray, width: int = _THUMBNAIL_WIDTH) -> np.ndarray:
+    height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
 
-    def render(self) -> np.ndarray:
-        """The sampled thumbnails in a grid, each captioned with its frame_index."""
-        tiles = [_captioned(self._kept[index], f"frame {index}") for index in self.sampled_indices()]
-        if not tiles:
-            raise ValueError("no frame was offered to the contact sheet")
-        blank = np.zeros_like(tiles[0])
-        tiles += [blank] * (-len(tiles) % self.columns)
-        rows = [np.hstack(tiles[start : start + self.columns]) for start in range(0, len(tiles), self.columns)]
-        return np.vstack(rows)
+
+def contact_sheet(thumbnails: Mapping[int, np.ndarray], *, columns: int = 4) -> np.ndarray:
+    """The thumbnails in frame order in a grid, each captioned with its frame_index; all take the first's size,
+    so a stream that changes size mid-way still tiles."""
+    if not thumbnails:
+        raise ValueError("no frame was given to the contact sheet")
+    ordered = [thumbnails[index] for index in sorted(thumbnails)]
+    height, width = ordered[0].shape[:2]
+    tiles = [
+        _captioned(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), f"frame {index}")
+        for index, image in zip(sorted(thumbnails), ordered, strict=True)
+    ]
+    blank = np.zeros_like(tiles[0])
+    tiles += [blank] * (-len(tiles) % columns)
+    rows = [np.hstack(tiles[start : start + columns]) for start in range(0, len(tiles), columns)]
+    return np.vstack(rows)
 
 
 def save_jpeg(rgb: np.ndarray, target: UPath) -> None:
-    target.write_bytes(jpeg_bytes(rgb))
+    target.write_bytes(encode_jpeg(rgb))
 
 
-def jpeg_bytes(rgb: np.ndarray) -> bytes:
+def encode_jpeg(rgb: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])
     if not ok:
         raise ValueError(f"could not JPEG-encode an image of shape {rgb.shape}")

@@ -12,10 +12,8 @@ BOXES = "boxes"
 LABELS = "labels"
 SCORES = "scores"
 CLASS_NAMES = "class_names"
-#: Added by the detector for its stage, never stored: False on frames the stride skipped (lists empty).
-DETECTED = "detected"
 
-#: One row per decoded frame; ``image`` holds the frame as lossless PNG (see frame_codec).
+#: One row per decoded frame; ``image`` holds the frame as JPEG or PNG (see frame_codec).
 VIDEO_FRAMES_SCHEMA = pa.schema(
     [
         pa.field(FRAME_INDEX, pa.int64(), nullable=False),

@@ -41,6 +41,8 @@ class Manifest:
     created_at: str = ""
     #: The folder this commit replaced; kept for readers still on it, removed by the next commit.
     replaced: str | None = None
+    #: Frame tables stored as shards: per table, its shards' records (sharded_tables.Shard) in frame order.
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -54,14 +56,36 @@ class Manifest:
 class StagedArtifact:
     """A folder being written; its files are registered by name and committed together."""
 
+    stage: str
+    partition: str
+    version: str
     directory: UPath
     files: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def path(self, name: str) -> UPath:
         if name not in self.files:
             self.files.append(name)
         return self.directory / name
+
+    def draft(self) -> Manifest:
+        """The manifest this folder will be committed under, to read what it holds so far with the same readers."""
+        return Manifest(
+            stage=self.stage,
+            partition=self.partition,
+            version=self.version,
+            directory=self.directory.name,
+            files=list(self.files),
+            metadata=dict(self.metadata),
+            tables=dict(self.tables),
+        )
+
+    def add_table(self, table: str, shards: list[dict[str, Any]]) -> None:
+        """Register the shards workers wrote into this folder as ``table``, in frame order."""
+        ordered = sorted(shards, key=lambda shard: shard["first_frame"])
+        self.tables[table] = ordered
+        self.files.extend(shard["file"] for shard in ordered if shard["file"] not in self.files)
 
 
 class ArtifactStore:
@@ -100,7 +124,26 @@ class ArtifactStore:
         return self.stage_dir(manifest.stage, manifest.partition) / manifest.directory / name
 
     def is_complete(self, manifest: Manifest) -> bool:
-        return all(self.artifact_path(manifest, name).exists() for name in manifest.files)
+        """Whether every file the manifest names is there, from one listing of its folder (not a request per
+        file: a long video's tables hold hundreds of shards)."""
+        return set(manifest.files) <= set(self._listing(manifest))
+
+    def is_intact(self, manifest: Manifest) -> bool:
+        """Whether every file is there and every table shard has the size it was committed with: what lets a
+        reused artifact report the checks it passed when it was built instead of reading its tables again."""
+        listing = self._listing(manifest)
+        shards = [shard for records in manifest.tables.values() for shard in records]
+        return set(manifest.files) <= set(listing) and all(listing[shard["file"]] == shard["bytes"] for shard in shards)
+
+    def _listing(self, manifest: Manifest) -> dict[str, int]:
+        folder = self.stage_dir(manifest.stage, manifest.partition) / manifest.directory
+        prefix = folder.path.rstrip("/") + "/"
+        with explain_storage_errors("The artifact root", str(self.root)):
+            try:
+                listed = folder.fs.find(folder.path, detail=True)
+            except FileNotFoundError:
+                return {}
+        return {path[len(prefix) :]: info["size"] for path, info in listed.items() if path.startswith(prefix)}
 
     @contextmanager
     def commit(self, stage: str, partition: str | None, *, version: str) -> Iterator[StagedArtifact]:
@@ -111,7 +154,9 @@ class ArtifactStore:
         """
         stage_dir = self.stage_dir(stage, partition)
         directory = f"v-{version}-{uuid.uuid4().hex[:8]}"
-        staged = StagedArtifact(directory=stage_dir / directory)
+        staged = StagedArtifact(
+            stage=stage, partition=partition or UNPARTITIONED, version=version, directory=stage_dir / directory
+        )
         with explain_storage_errors("The artifact root", str(self.root)):
             staged.directory.mkdir(parents=True, exist_ok=True)
             try:
@@ -127,15 +172,16 @@ class ArtifactStore:
                     directory=directory,
                     files=list(staged.files),
                     metadata=staged.metadata,
+                    tables=staged.tables,
                     created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     replaced=previous.directory if previous else None,
                 )
                 self._publish(stage_dir / MANIFEST_NAME, manifest.to_json())
             except BaseException:
-                _remove_tree(staged.directory)
+                remove_tree(staged.directory)
                 raise
             if previous is not None and previous.replaced not in (None, directory, previous.directory):
-                _remove_tree(stage_dir / previous.replaced)
+                remove_tree(stage_dir / previous.replaced)
 
     def _publish(self, manifest_path: UPath, text: str) -> None:
         if self.is_local:
@@ -153,7 +199,8 @@ class ArtifactStore:
         return pyarrow.fs.PyFileSystem(handler), path.path
 
 
-def _remove_tree(directory: UPath) -> None:
+def remove_tree(directory: UPath) -> None:
+    """Remove ``directory`` and everything in it, if it is there."""
     # Two writers of one partition may both remove the folder two commits back; the second finds it gone.
     with suppress(FileNotFoundError):
         if directory.exists():

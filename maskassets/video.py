@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from types import TracebackType
 from typing import Literal
@@ -66,7 +67,8 @@ class VideoInfo:
                 if stream.duration is not None
                 else (container.duration or 0) / av.time_base
             )
-            rotation = _first_frame_rotation(container, stream)
+            first_frame = _first_frame(container, stream)
+            rotation = first_frame.rotation if first_frame is not None else 0
             width, height = stream.codec_context.width, stream.codec_context.height
             if _quarter_turns(rotation) % 2:
                 width, height = height, width
@@ -111,35 +113,149 @@ class DecodeLosses:
             self.first_loss_seconds = seconds
 
 
-def iter_frames(path: UPath, losses: DecodeLosses | None = None, *, strict: bool = False) -> Iterator[DecodedFrame]:
-    """Decode ``path`` frame by frame as RGB, upright (rotation metadata applied), the container closed
-    however the caller stops. A packet that cannot be decoded is skipped and counted in ``losses``;
-    with ``strict`` the first damage raises a VideoDecodeError instead."""
+@dataclass(frozen=True)
+class Segment:
+    """A run of the video that one worker decodes: the frames whose timestamps lie in [start_pts, end_pts)
+    (stream time base), from the keyframe at ``start_pts``. ``None`` bounds reach the file's start or end.
+    ``first_frame`` is the frame_index its first frame gets, as planned from the packets."""
+
+    number: int
+    start_pts: int | None
+    end_pts: int | None
+    first_frame: int
+    planned_frames: int
+    #: Where to seek: the keyframe before ``start_pts``, since containers without an index (MPEG-TS) land
+    #: after the timestamp asked for as often as before it.
+    seek_pts: int | None = None
+
+    def owns(self, pts: int | None) -> bool:
+        if pts is None:
+            return True
+        return (self.start_pts is None or pts >= self.start_pts) and (self.end_pts is None or pts < self.end_pts)
+
+    def owns_frame(self, index: int) -> bool:
+        """Whether the planned frame ``index`` falls in this segment."""
+        return self.first_frame <= index < self.first_frame + max(self.planned_frames, 1)
+
+
+WHOLE_VIDEO = Segment(number=0, start_pts=None, end_pts=None, first_frame=0, planned_frames=0)
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """Where a video is cut for parallel decoding, and what every segment must agree on."""
+
+    segments: list[Segment]
+    #: The first frame's own timestamp: every stored time counts from it.
+    first_pts_seconds: float
+    #: Used only for frames without a timestamp.
+    average_rate: float
+
+    @property
+    def planned_frames(self) -> int:
+        return sum(segment.planned_frames for segment in self.segments)
+
+
+def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
+    """Cut ``path`` at keyframes into segments of at least ``min_segment_frames`` frames, from one pass over its
+    packets (no decoding). A stream with packets lacking timestamps is not cut: one segment decodes it all."""
+    with _open_container(path) as container:
+        stream = container.streams.video[0]
+        first_pts_seconds, average_rate = _first_frame_time(container, stream), _average_rate(stream)
+    with _open_container(path) as container:
+        stream = container.streams.video[0]
+        packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+    timestamps = sorted(pts for pts, _ in packets if pts is not None)
+    if len(timestamps) < len(packets):
+        return DecodePlan([replace(WHOLE_VIDEO, planned_frames=len(packets))], first_pts_seconds, average_rate)
+    keyframes = sorted({pts for pts, keyframe in packets if keyframe})
+    cuts: list[int] = []
+    seek_to: dict[int, int] = {}
+    for position, pts in enumerate(keyframes):
+        frames_before = bisect_left(timestamps, pts)
+        if frames_before - (bisect_left(timestamps, cuts[-1]) if cuts else 0) >= min_segment_frames:
+            cuts.append(pts)
+            seek_to[pts] = keyframes[max(0, position - 1)]
+    bounds = [None, *cuts, None]
+    segments, first_frame = [], 0
+    for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        low = 0 if start is None else bisect_left(timestamps, start)
+        high = len(timestamps) if end is None else bisect_left(timestamps, end)
+        segments.append(Segment(number, start, end, first_frame, high - low, seek_pts=seek_to.get(start)))
+        first_frame += high - low
+    return DecodePlan(segments, first_pts_seconds, average_rate)
+
+
+def iter_frames(
+    path: UPath,
+    losses: DecodeLosses | None = None,
+    *,
+    strict: bool = False,
+    segment: Segment = WHOLE_VIDEO,
+    first_pts_seconds: float | None = None,
+    threads: int = 0,
+) -> Iterator[DecodedFrame]:
+    """Decode ``path`` (or one ``segment`` of it) frame by frame as RGB, upright (rotation metadata applied),
+    the container closed however the caller stops. A packet that cannot be decoded is skipped and counted in
+    ``losses``; with ``strict`` the first damage raises a VideoDecodeError instead.
+
+    A segment starts at its keyframe and decodes past its end until the decoder, which returns frames in
+    presentation order, reaches the end: the frames of an open GOP that reference the previous segment are
+    decoded there, as a sequential decode does, and dropped at the start of the next.
+    """
     losses = losses if losses is not None else DecodeLosses()
     with _open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        first_pts: float | None = None
-        index = 0
-        for packet in container.demux(stream):
+        stream.thread_count = threads
+        average_rate = _average_rate(stream)
+        if segment.seek_pts is not None:
+            container.seek(segment.seek_pts, stream=stream, backward=True, any_frame=False)
+        first_pts = first_pts_seconds
+        index = segment.first_frame
+        for packet in _packets_from(container.demux(stream), segment, path):
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError as error:
-                losses.record(_packet_seconds(packet), lost=True)
-                if strict:
-                    raise _strict_error(path, losses, error.strerror) from error
+                if segment.owns(packet.pts):
+                    losses.record(_packet_seconds(packet), lost=True)
+                    if strict:
+                        raise _strict_error(path, losses, error.strerror) from error
                 continue
             for frame in frames:
+                if segment.start_pts is not None and frame.pts is not None and frame.pts < segment.start_pts:
+                    continue
+                if segment.end_pts is not None and frame.pts is not None and frame.pts >= segment.end_pts:
+                    return
                 if frame.is_corrupt:
                     losses.record(frame.time, lost=False)
                     if strict:
                         raise _strict_error(path, losses, "a frame decoded only by concealing errors")
-                pts_seconds = float(frame.time) if frame.time is not None else index / float(stream.average_rate)
+                pts_seconds = float(frame.time) if frame.time is not None else index / average_rate
                 if first_pts is None:
                     first_pts = pts_seconds
                 rgb = np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(frame.rotation))
                 yield DecodedFrame(index=index, pts_seconds=pts_seconds - first_pts, rgb=np.ascontiguousarray(rgb))
                 index += 1
+
+
+def _packets_from(packets: Iterator[av.Packet], segment: Segment, path: UPath) -> Iterator[av.Packet]:
+    """The packets from the segment's keyframe on; a seek lands on it or on an earlier keyframe."""
+    if segment.start_pts is None:
+        yield from packets
+        return
+    for packet in packets:
+        if packet.pts == segment.start_pts and packet.is_keyframe:
+            yield packet
+            yield from packets
+            return
+        if packet.is_keyframe and packet.pts is not None and packet.pts > segment.start_pts:
+            break
+    raise SegmentSeekError(f"seeking {path} to its keyframe at pts {segment.start_pts} went past it")
+
+
+class SegmentSeekError(RuntimeError):
+    """A container whose seek does not land on a planned keyframe; its video is decoded in one segment."""
 
 
 @dataclass(frozen=True)
@@ -186,14 +302,24 @@ def _quarter_turns(rotation: int) -> int:
     return round(rotation / 90) % 4
 
 
-def _first_frame_rotation(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+def _first_frame(container: av.container.InputContainer, stream: av.VideoStream) -> av.VideoFrame | None:
     for packet in container.demux(stream):
         try:
             for frame in packet.decode():
-                return frame.rotation
+                return frame
         except av.error.InvalidDataError:
             continue
-    return 0
+    return None
+
+
+def _first_frame_time(container: av.container.InputContainer, stream: av.VideoStream) -> float:
+    """The timestamp a sequential decode counts from (0 for a first frame without one)."""
+    frame = _first_frame(container, stream)
+    return float(frame.time) if frame is not None and frame.time is not None else 0.0
+
+
+def _average_rate(stream: av.VideoStream) -> float:
+    return float(stream.average_rate or stream.guessed_rate or 0) or 1.0
 
 
 #: What a damaged video's error under strict decoding tells the user to do.

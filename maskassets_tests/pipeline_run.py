@@ -9,7 +9,7 @@ from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
 from maskassets.defs.sensors import new_videos_sensor
-from maskassets.parquet_io import read_parquet_table
+from maskassets.sharded_tables import read_table
 from maskassets.storage import ArtifactStore
 
 
@@ -28,9 +28,8 @@ def reused_by_stage(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     }
 
 
-def stored_table(store: ArtifactStore, stage: str, partition: str, file_name: str) -> pa.Table:
-    manifest = store.require_manifest(stage, partition)
-    return read_parquet_table(store, store.artifact_path(manifest, file_name))
+def stored_table(store: ArtifactStore, stage: str, partition: str, table: str) -> pa.Table:
+    return read_table(store, store.require_manifest(stage, partition), table)
 
 
 def sensor_tick(instance: dg.DagsterInstance, folder: str, cursor: str | None) -> dg.SensorResult:

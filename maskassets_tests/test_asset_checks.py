@@ -17,8 +17,9 @@ from maskassets.artifact_checks import detections_are_valid, output_plays_like_s
 from maskassets.definitions import build_definitions
 from maskassets.detections import Detections, predictions_table
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
-from maskassets.storage import ArtifactStore
+from maskassets.sharded_tables import ShardLayout, ShardWriter
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
+from maskassets.storage import ArtifactStore, Manifest
 from maskassets.video import VideoWriter
 from maskassets_tests.media import make_clip, moving_square
 from maskassets_tests.pipeline_run import register_and_run
@@ -26,9 +27,13 @@ from maskassets_tests.pipeline_run import register_and_run
 GOOD_ROW = {"boxes": [[1.0, 2.0, 30.0, 40.0]], "labels": [1], "scores": [0.9]}
 
 
-def _stored(store: ArtifactStore, name: str, table) -> object:
+def _stored(store: ArtifactStore, name: str, table: pa.Table) -> Manifest:
     with store.commit("frame_predictions", "clip.mp4", version="v1") as staged:
-        pq.write_table(table, staged.path(name).path)
+        with ShardWriter(
+            store, staged.directory, table=name, name="all", table_schema=table.schema, layout=ShardLayout()
+        ) as writer:
+            writer.write(table)
+        staged.add_table(name, [shard.as_dict() for shard in writer.shards])
     return store.require_manifest("frame_predictions", "clip.mp4")
 
 
@@ -56,9 +61,9 @@ def test_detection_rows_that_break_the_schema_are_named(tmp_path, row, found):
         "class_names": names,
     }
     store = ArtifactStore(str(tmp_path))
-    manifest = _stored(store, PREDICTIONS_FILE, pa.Table.from_pydict(table, schema=schema.FRAME_PREDICTIONS_SCHEMA))
+    manifest = _stored(store, PREDICTIONS_TABLE, pa.Table.from_pydict(table, schema=schema.FRAME_PREDICTIONS_SCHEMA))
     outcome = detections_are_valid(
-        store, manifest, PREDICTIONS_FILE, width=128, height=96, class_names=DEFAULT_CLASS_NAMES
+        store, manifest, PREDICTIONS_TABLE, width=128, height=96, class_names=DEFAULT_CLASS_NAMES
     )
     assert not outcome.passed
     assert re.match(found, outcome.description), outcome.description
@@ -67,9 +72,9 @@ def test_detection_rows_that_break_the_schema_are_named(tmp_path, row, found):
 def test_valid_detections_pass(tmp_path):
     store = ArtifactStore(str(tmp_path))
     detections = [Detections.from_row(**GOOD_ROW), Detections.empty()]
-    manifest = _stored(store, PREDICTIONS_FILE, predictions_table([0, 1], detections, DEFAULT_CLASS_NAMES))
+    manifest = _stored(store, PREDICTIONS_TABLE, predictions_table([0, 1], detections, DEFAULT_CLASS_NAMES))
     outcome = detections_are_valid(
-        store, manifest, PREDICTIONS_FILE, width=128, height=96, class_names=DEFAULT_CLASS_NAMES
+        store, manifest, PREDICTIONS_TABLE, width=128, height=96, class_names=DEFAULT_CLASS_NAMES
     )
     assert outcome.passed, outcome.description
     assert outcome.metadata["detections"] == 1
@@ -114,7 +119,8 @@ def test_a_tampered_artifact_fails_its_check_and_blocks_the_stages_after_it(pipe
         assert all(evaluation.passed for evaluation in first.get_asset_check_evaluations())
 
         manifest = store.require_manifest("frame_predictions", "clip.mp4")
-        stored_file = store.artifact_path(manifest, PREDICTIONS_FILE).path
+        (shard,) = manifest.tables[PREDICTIONS_TABLE]
+        stored_file = store.artifact_path(manifest, shard["file"]).path
         pq.write_table(pq.read_table(stored_file).slice(0, 3), stored_file)  # a frame goes missing
         rerun = (
             build_definitions()

@@ -12,8 +12,8 @@ from dagster._core.execution.backfill import BulkActionStatus
 
 from maskassets import schema
 from maskassets.defs.partitions import video_partitions
-from maskassets.stages.annotated_frames import ANNOTATED_FILE
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.stages.annotated_frames import ANNOTATED_TABLE
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import run_command, start_command
 from maskassets_tests.media import make_clip
@@ -79,7 +79,7 @@ def test_a_backfill_of_twenty_videos_completes_with_every_frame_once(tmp_path, p
 
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     for key, frames in frame_counts.items():
-        for stage, file_name in (("frame_predictions", PREDICTIONS_FILE), ("annotated_frames", ANNOTATED_FILE)):
+        for stage, file_name in (("frame_predictions", PREDICTIONS_TABLE), ("annotated_frames", ANNOTATED_TABLE)):
             indices = stored_table(store, stage, key, file_name)[schema.FRAME_INDEX].to_pylist()
             assert indices == list(range(frames)), (key, stage)
         assert store.require_manifest("output_webm", key).metadata["frame_count"] == frames

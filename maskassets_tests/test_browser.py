@@ -22,8 +22,8 @@ from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.frame_codec import decode_frame
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets_tests.commands import REPO_ROOT, start_command
 from maskassets_tests.loopback import free_port
 from maskassets_tests.pipeline_run import stored_table
@@ -121,7 +121,7 @@ def test_the_output_webm_plays_with_the_source_duration_and_shows_the_class_colo
 ):
     store = published_videos.store
     frame_index, fps = 6, 12.0
-    frames = stored_table(store, "video_frames", "a.mp4", FRAMES_FILE).select([schema.PTS_SECONDS])
+    frames = stored_table(store, "video_frames", "a.mp4", FRAMES_TABLE).select([schema.PTS_SECONDS])
     source_duration = frames.column(0)[-1].as_py() + 1 / fps
     webm = published_videos.store.require_manifest("output_webm", "a.mp4")
     with _serving(Path(store.root.path)) as base_url:
@@ -142,7 +142,7 @@ def test_the_output_webm_plays_with_the_source_duration_and_shows_the_class_colo
     name, points = _outline_of_the_box_drawn_last(published_videos, frame_index, frame.shape)
     expected = np.array(DEFAULT_CLASS_COLORS[name])
     # Only where the source frame is far from that colour, so the colour can only come from the drawing.
-    source = decode_frame(stored_table(store, "video_frames", "a.mp4", FRAMES_FILE)[schema.IMAGE][frame_index].as_py())
+    source = decode_frame(stored_table(store, "video_frames", "a.mp4", FRAMES_TABLE)[schema.IMAGE][frame_index].as_py())
     points = points[np.abs(source[points[:, 1], points[:, 0]].astype(int) - expected).sum(axis=1) > 150]
     assert len(points) >= 10
     colours = frame[points[:, 1], points[:, 0]].astype(int)
@@ -156,7 +156,7 @@ def test_the_output_webm_plays_with_the_source_duration_and_shows_the_class_colo
 def _outline_of_the_box_drawn_last(published, frame_index: int, shape) -> tuple[str, np.ndarray]:
     """The class of the box the annotator draws last on that frame (the best score; among equals the last
     stored), and points on its outline that no other drawing can cover."""
-    predictions = stored_table(published.store, "frame_predictions", "a.mp4", PREDICTIONS_FILE).to_pylist()
+    predictions = stored_table(published.store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE).to_pylist()
     row = predictions[frame_index]
     shown = [i for i, score in enumerate(row[schema.SCORES]) if score > 0.5]
     assert shown, "the random checkpoint drew no box on this frame"

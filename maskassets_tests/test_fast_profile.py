@@ -7,57 +7,63 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
-import pyarrow as pa
 
 from maskassets import schema
 from maskassets.detections import Detections, predictions_table
-from maskassets.frame_codec import encode_frame
-from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.frame_codec import FrameFormat
+from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.predictor import FrameDetector
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE, SkippedFramesFiller
+from maskassets.segment_decoding import frames_table
+from maskassets.sharded_tables import ShardLayout, ShardWriter, read_table
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE, StrideFiller
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip
+from maskassets.video import DecodedFrame
+from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip, moving_square
 from maskassets_tests.pipeline_run import register_and_run, reused_by_stage
 
 
 def _batch(frames: list[np.ndarray], first_index: int) -> dict[str, np.ndarray]:
     return {
         schema.FRAME_INDEX: np.arange(first_index, first_index + len(frames)),
-        schema.IMAGE: np.array([encode_frame(frame) for frame in frames], dtype=object),
+        schema.IMAGE: np.array([FrameFormat().encode(frame) for frame in frames], dtype=object),
     }
 
 
-def test_a_stride_runs_the_model_only_on_every_nth_frame(tmp_path, checkpoint_path):
-    frames = decode_rgb_frames(copy_carphone(tmp_path / "carphone.mp4"))[:4]
-    every_frame = FrameDetector(checkpoint_uri=str(checkpoint_path), spec=TEST_SPEC, device="cpu")
-    every_second = FrameDetector(checkpoint_uri=str(checkpoint_path), spec=TEST_SPEC, device="cpu", frame_stride=2)
-
-    reference = every_frame(_batch(frames, 10)).to_pylist()
-    strided = every_second(_batch(frames, 10)).to_pylist()
-
-    assert [row[schema.DETECTED] for row in strided] == [True, False, True, False]
-    for position in (0, 2):
-        assert strided[position][schema.SCORES] == reference[position][schema.SCORES]
-        np.testing.assert_allclose(strided[position][schema.BOXES], reference[position][schema.BOXES], atol=1e-3)
-    assert strided[1][schema.BOXES] == strided[3][schema.BOXES] == []
-
-
-def test_skipped_frames_keep_the_boxes_of_the_last_frame_the_model_saw(tmp_path):
+def test_a_stride_reads_only_every_nth_frame_for_the_model(tmp_path):
     store = ArtifactStore(str(tmp_path))
-    seen = Detections.from_row([[1, 2, 3, 4]], [2], [0.9])
-    rows = [seen, Detections.empty(), Detections.empty(), Detections.empty()]
-    target = store.root / "predictions.parquet"
-    with ParquetTableWriter(store, target, schema.FRAME_PREDICTIONS_SCHEMA) as writer:
-        filler = SkippedFramesFiller(writer)
-        for first, detected in ((0, [True, False]), (2, [True, False])):
-            batch = predictions_table([first, first + 1], rows[first : first + 2], TEST_SPEC.class_names)
-            filler.write(batch.append_column(schema.DETECTED, pa.array(detected)))
+    frames = [moving_square(index, 32, 24) for index in range(7)]
+    with store.commit("video_frames", "clip.mp4", version="v1") as staged:
+        with ShardWriter(
+            store,
+            staged.directory,
+            table="frames",
+            name="all",
+            table_schema=schema.VIDEO_FRAMES_SCHEMA,
+            layout=ShardLayout(max_shard_bytes=2**20, row_group_bytes=2**20),
+        ) as writer:
+            writer.write(frames_table([DecodedFrame(i, i / 12, rgb) for i, rgb in enumerate(frames)], FrameFormat()))
+        staged.add_table("frames", [shard.as_dict() for shard in writer.shards])
+    source = TableRef(store.require_manifest("video_frames", "clip.mp4"), "frames", (schema.FRAME_INDEX,))
 
-    stored = read_parquet_table(store, target).to_pylist()
-    assert [row[schema.FRAME_INDEX] for row in stored] == [0, 1, 2, 3]
-    assert [len(row[schema.BOXES]) for row in stored] == [1, 1, 0, 0]  # frame 2 was seen, and held nothing
-    assert stored[1][schema.CLASS_NAMES] == ["without_mask"]
-    assert schema.DETECTED not in read_parquet_table(store, target).column_names
+    read = [
+        index
+        for task in FrameTableDatasource(store, source, every_nth=3).get_read_tasks(2)
+        for block in task()
+        for index in block[schema.FRAME_INDEX].to_pylist()
+    ]
+    assert read == [0, 3, 6]
+
+
+def test_skipped_frames_keep_the_boxes_of_the_last_frame_the_model_saw():
+    seen = Detections.from_row([[1, 2, 3, 4]], [2], [0.9])
+    detected = predictions_table([0, 3, 6], [seen, Detections.empty(), seen], TEST_SPEC.class_names)
+
+    rows = StrideFiller(frame_stride=3, frame_count=8)(detected.slice(1)).to_pylist()
+    rows = StrideFiller(frame_stride=3, frame_count=8)(detected.slice(0, 1)).to_pylist() + rows
+
+    assert [row[schema.FRAME_INDEX] for row in rows] == list(range(8))
+    assert [len(row[schema.BOXES]) for row in rows] == [1, 1, 1, 0, 0, 0, 1, 1]  # frame 3 was seen, and held nothing
+    assert rows[1][schema.CLASS_NAMES] == ["without_mask"]
 
 
 def test_bf16_autocast_changes_the_arithmetic_and_keeps_the_detections_valid(tmp_path, checkpoint_path):
@@ -98,7 +104,7 @@ def test_fast_settings_rebuild_the_predictions_and_fill_every_frame(pipeline_env
     manifest = store.require_manifest("frame_predictions", "clip.mp4")
     assert (manifest.metadata["precision"], manifest.metadata["frame_stride"]) == ("bf16", 3)
     assert manifest.metadata["frames_through_the_model"] == 3
-    rows = read_parquet_table(store, store.artifact_path(manifest, PREDICTIONS_FILE)).to_pylist()
+    rows = read_table(store, manifest, PREDICTIONS_TABLE).to_pylist()
     for row in rows:
         seen = rows[row[schema.FRAME_INDEX] // 3 * 3]
         assert (row[schema.BOXES], row[schema.SCORES]) == (seen[schema.BOXES], seen[schema.SCORES])

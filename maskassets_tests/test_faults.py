@@ -17,11 +17,11 @@ import skvideo
 
 from maskassets import schema
 from maskassets.defs.partitions import video_partitions
-from maskassets.parquet_io import read_parquet_table
-from maskassets.stages.annotated_frames import ANNOTATED_FILE
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import read_table
+from maskassets.stages.annotated_frames import ANNOTATED_TABLE
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.stages.output_webm import WEBM_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import REPO_ROOT, command_line, start_command
 from maskassets_tests.media import copy_carphone, decode_rgb_frames, make_clip
@@ -48,7 +48,8 @@ def _materialize_frames(artifacts: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command_line(_materialize_command("video_frames", KEY)),
         cwd=REPO_ROOT,
-        env={**os.environ, "MASKASSETS_ARTIFACTS": str(artifacts)},
+        # Shards of 1 MiB flush row groups of half that: the first appears long before the step ends.
+        env={**os.environ, "MASKASSETS_ARTIFACTS": str(artifacts), "MASKASSETS_MAX_SHARD_MIB": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -58,7 +59,7 @@ def _materialize_frames(artifacts: Path) -> subprocess.Popen:
 def _wait_for_partial_frames(stage_dir: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(path.stat().st_size > 0 for path in stage_dir.glob("v-*/" + FRAMES_FILE)):
+        if any(path.stat().st_size > 0 for path in stage_dir.glob(f"v-*/{FRAMES_TABLE}/*.parquet")):
             return
         time.sleep(0.05)
     raise AssertionError("video_frames never started writing")
@@ -85,16 +86,16 @@ def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(
     uninterrupted = clean_store.require_manifest("video_frames", KEY)
     assert rerun.version == uninterrupted.version
     assert rerun.metadata["frame_count"] == uninterrupted.metadata["frame_count"] == 132
-    rerun_table = read_parquet_table(killed_store, killed_store.artifact_path(rerun, FRAMES_FILE))
-    clean_table = read_parquet_table(clean_store, clean_store.artifact_path(uninterrupted, FRAMES_FILE))
+    rerun_table = read_table(killed_store, rerun, FRAMES_TABLE)
+    clean_table = read_table(clean_store, uninterrupted, FRAMES_TABLE)
     assert rerun_table.equals(clean_table)
 
 
 def _assert_every_frame_once(store: ArtifactStore, key: str, frames: int) -> None:
-    for stage, file_name in (("frame_predictions", PREDICTIONS_FILE), ("annotated_frames", ANNOTATED_FILE)):
+    for stage, table_name in (("frame_predictions", PREDICTIONS_TABLE), ("annotated_frames", ANNOTATED_TABLE)):
         manifest = store.require_manifest(stage, key)
         assert store.is_complete(manifest)
-        table = read_parquet_table(store, store.artifact_path(manifest, file_name))
+        table = read_table(store, manifest, table_name)
         assert table[schema.FRAME_INDEX].to_pylist() == list(range(frames)), stage
     webm = store.require_manifest("output_webm", key)
     assert len(decode_rgb_frames(Path(store.artifact_path(webm, WEBM_FILE).path))) == frames

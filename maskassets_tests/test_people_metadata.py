@@ -14,7 +14,7 @@ import pytest
 
 from maskassets import schema
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
 from maskassets.stages.videos_mask_summary import TABLE_FILE
 from maskassets_tests.commands import command_line, run_command
@@ -57,7 +57,7 @@ def test_video_frames_shows_a_contact_sheet_and_the_video_geometry(published_vid
 
 def test_frame_predictions_per_class_table_adds_up_to_the_stored_detections(published_videos):
     metadata = _latest_metadata(published_videos, "frame_predictions", "a.mp4")
-    predictions = stored_table(published_videos.store, "frame_predictions", "a.mp4", PREDICTIONS_FILE)
+    predictions = stored_table(published_videos.store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE)
     names = [name for row in predictions.column(schema.CLASS_NAMES).to_pylist() for name in row]
     table = {record.data["class"]: record.data for record in metadata["per_class"].value.records}
 
@@ -81,7 +81,7 @@ def test_output_webm_shows_its_poster_size_and_type(published_videos):
 
 def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
     store = published_videos.store
-    predictions = stored_table(store, "frame_predictions", "a.mp4", PREDICTIONS_FILE).to_pylist()
+    predictions = stored_table(store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE).to_pylist()
     summary = {
         row[schema.CLASS_NAME]: row for row in stored_table(store, "mask_summary", "a.mp4", SUMMARY_FILE).to_pylist()
     }

@@ -12,10 +12,10 @@ from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
 from maskassets.detections import class_name, detections_by_frame
 from maskassets.frame_codec import decode_frame
-from maskassets.stages.annotated_frames import ANNOTATED_FILE
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.stages.annotated_frames import ANNOTATED_TABLE
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.stages.output_webm import WEBM_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import (
     TEST_SPEC,
@@ -70,9 +70,9 @@ def test_every_partition_succeeds_and_builds_every_stage(built):
 def test_frame_counts_match_the_source_at_every_stage(built, key):
     source_frames = decode_rgb_frames(built["videos"] / key)
     store = built["store"]
-    frames = stored_table(store, "video_frames", key, FRAMES_FILE)
-    predictions = stored_table(store, "frame_predictions", key, PREDICTIONS_FILE)
-    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_FILE)
+    frames = stored_table(store, "video_frames", key, FRAMES_TABLE)
+    predictions = stored_table(store, "frame_predictions", key, PREDICTIONS_TABLE)
+    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_TABLE)
     output_frames = decode_rgb_frames(_webm_path(store, key))
     expected = list(range(len(source_frames)))
     for table in (frames, predictions, annotated):
@@ -93,7 +93,7 @@ def test_output_keeps_the_source_fps_and_duration(built, key):
 
 def test_predictions_hold_boxes_inside_the_frame_in_original_pixels(built):
     store = built["store"]
-    predictions = stored_table(store, "frame_predictions", KEYS[1], PREDICTIONS_FILE)
+    predictions = stored_table(store, "frame_predictions", KEYS[1], PREDICTIONS_TABLE)
     boxes = np.concatenate([d.boxes for d in detections_by_frame(predictions).values()])
     assert len(boxes) > 0
     assert boxes[:, 0].min() >= 0 and boxes[:, 1].min() >= 0
@@ -105,9 +105,9 @@ def test_predictions_hold_boxes_inside_the_frame_in_original_pixels(built):
 @pytest.mark.parametrize("key", KEYS)
 def test_drawn_box_edges_have_the_class_colour_and_the_rest_is_untouched(built, key):
     store = built["store"]
-    frames = stored_table(store, "video_frames", key, FRAMES_FILE)
-    predictions = detections_by_frame(stored_table(store, "frame_predictions", key, PREDICTIONS_FILE))
-    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_FILE)
+    frames = stored_table(store, "video_frames", key, FRAMES_TABLE)
+    predictions = detections_by_frame(stored_table(store, "frame_predictions", key, PREDICTIONS_TABLE))
+    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_TABLE)
     output_frames = decode_rgb_frames(_webm_path(store, key))
     checked_edges = 0
     for index in range(0, frames.num_rows, 3):

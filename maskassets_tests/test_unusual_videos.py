@@ -13,9 +13,9 @@ import pytest
 
 from maskassets.cli import STAGES, update_all
 from maskassets.frame_codec import decode_frame
-from maskassets.parquet_io import read_parquet_table
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import read_table
 from maskassets.stages.output_webm import WEBM_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import make_clip, rotate_clip
 
@@ -63,5 +63,5 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
     stored = store.require_manifest("video_frames", "portrait.mp4")
     assert stored.metadata["rotation"] == 90
     assert (stored.metadata["width"], stored.metadata["height"]) == (96, 128)
-    first_frame = decode_frame(read_parquet_table(store, store.artifact_path(stored, FRAMES_FILE))["image"][0].as_py())
+    first_frame = decode_frame(read_table(store, stored, FRAMES_TABLE)["image"][0].as_py())
     assert np.abs(first_frame.astype(int) - _upright_first_frame(portrait)).mean() < 1.0

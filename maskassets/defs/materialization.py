@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
 
+from maskassets.artifact_checks import CheckOutcome
+from maskassets.defs.checks import check_result
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 GROUP = "video_pipeline"
@@ -22,14 +25,15 @@ def materialize_or_reuse(
     build: Callable[[StagedArtifact], Any],
     partition: str | None = None,
     describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
-    check: Callable[[Manifest], Sequence[dg.AssetCheckResult]] | None = None,
+    check: Callable[[Manifest], Mapping[str, CheckOutcome]] | None = None,
 ) -> dg.MaterializeResult:
     """Return the stored artifact of ``version`` if one is complete, else build and commit it.
 
     ``version`` is the provenance fingerprint of everything the artifact depends on, and becomes the
     Dagster data version, so downstream stages go stale exactly when it changes. ``describe`` adds the
-    metadata people read (previews, tables) and ``check`` the asset's check results; both run on a
-    reused artifact too, so the UI always shows the artifact in use.
+    metadata people read (previews, tables) and ``check`` the asset's check outcomes, found from the data
+    when it is built and stored in its manifest; a reused artifact reports them from there while its files
+    are as committed (no table is read again), and is checked afresh when they are not.
     """
     stored = store.read_manifest(stage, partition)
     if stored is not None and stored.version == version and store.is_complete(stored):
@@ -38,18 +42,39 @@ def materialize_or_reuse(
     else:
         with store.commit(stage, partition, version=version) as staged:
             build(staged)
+            if check:
+                staged.metadata[_CHECKS] = {name: asdict(outcome) for name, outcome in check(staged.draft()).items()}
         manifest, reused = store.require_manifest(stage, partition), False
+    outcomes = _check_outcomes(store, manifest, check, reused=reused)
     # What people look at first (previews, tables), then what the manifest records.
     metadata: dict[str, Any] = dict(describe(manifest)) if describe else {}
-    metadata.update({key: _metadata_value(value) for key, value in manifest.metadata.items()})
+    metadata.update({key: _metadata_value(value) for key, value in manifest.metadata.items() if key != _CHECKS})
     metadata["reused"] = dg.MetadataValue.bool(reused)
     metadata["artifact_version"] = dg.MetadataValue.text(manifest.version)
     metadata["committed_at"] = dg.MetadataValue.text(manifest.created_at)
     return dg.MaterializeResult(
         metadata=metadata,
         data_version=dg.DataVersion(manifest.version),
-        check_results=list(check(manifest)) if check else None,
+        check_results=[check_result(name, outcome) for name, outcome in outcomes.items()] or None,
     )
+
+
+_CHECKS = "checks"
+
+
+def _check_outcomes(
+    store: ArtifactStore,
+    manifest: Manifest,
+    check: Callable[[Manifest], Mapping[str, CheckOutcome]] | None,
+    *,
+    reused: bool,
+) -> dict[str, CheckOutcome]:
+    if check is None:
+        return {}
+    recorded = manifest.metadata.get(_CHECKS)
+    if recorded is not None and (not reused or store.is_intact(manifest)):
+        return {name: CheckOutcome(**outcome) for name, outcome in recorded.items()}
+    return dict(check(manifest))
 
 
 def _metadata_value(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 import dagster as dg
@@ -11,9 +12,13 @@ from pydantic import Field, model_validator
 
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings
+from maskassets.cluster import require_reachable_from_every_node
 from maskassets.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
+from maskassets.frame_codec import FrameFormat, FrameFormatName
+from maskassets.sharded_tables import ShardLayout
 from maskassets.sources import VideoFolder
 from maskassets.stages.output_webm import EncoderSettings
+from maskassets.stages.video_frames import DecodeSettings
 from maskassets.storage import ArtifactStore
 from maskassets.versions import fingerprint
 
@@ -24,21 +29,60 @@ class ArtifactStoreResource(dg.ConfigurableResource):
     """Where every stage's artifacts live: a local folder or an s3://bucket/prefix."""
 
     root: str = "artifacts"
+    max_shard_mib: float = Field(
+        default=512, gt=0, le=1024, description="Largest parquet shard of a frame table, in MiB (at most 1 GiB)."
+    )
+    row_group_mib: float = Field(default=32, gt=0, description="Parquet row groups of about this many MiB.")
+    shared_by_all_nodes: bool = Field(
+        default=False,
+        description="A local root that every Ray node mounts at the same path (NFS, a shared disk); without it a "
+        "local root is refused on a cluster of more than one node.",
+    )
 
     def store(self) -> ArtifactStore:
         return ArtifactStore(self.root)
 
+    def layout(self) -> ShardLayout:
+        return ShardLayout(
+            max_shard_bytes=int(self.max_shard_mib * 2**20),
+            row_group_bytes=int(min(self.row_group_mib, self.max_shard_mib / 2) * 2**20),
+        )
+
 
 class VideoFolderResource(dg.ConfigurableResource):
-    """The folder or s3:// prefix watched for videos."""
+    """The folder or s3:// prefix watched for videos, and how their frames are decoded and stored."""
 
     location: str = "videos"
     strict_decoding: bool = Field(
         default=False, description="Fail a video with any undecodable packet instead of skipping the lost frames."
     )
+    frame_format: FrameFormatName = Field(
+        default="jpeg", description="How frames are stored: jpeg (compact, GPU-decodable) or png (lossless)."
+    )
+    jpeg_quality: int = Field(default=95, ge=1, le=100)
+    segment_frames: int = Field(
+        default=300,
+        ge=1,
+        description="A video is cut for parallel decoding at keyframes at least this many frames apart.",
+    )
 
     def folder(self) -> VideoFolder:
         return VideoFolder(self.location)
+
+    def image_format(self) -> FrameFormat:
+        return FrameFormat(name=self.frame_format, jpeg_quality=self.jpeg_quality)
+
+    def decode_settings(self, layout: ShardLayout) -> DecodeSettings:
+        return DecodeSettings(
+            strict=self.strict_decoding,
+            frame_format=self.image_format(),
+            min_segment_frames=self.segment_frames,
+            layout=layout,
+        )
+
+    def frames_fingerprint(self) -> str:
+        """What decides the stored frames' bytes: their image format (how the video is cut does not)."""
+        return fingerprint(asdict(self.image_format()))
 
 
 class DetectorResource(dg.ConfigurableResource):
@@ -170,13 +214,25 @@ class RayClusterResource(LocalRay):
     def ray_address(self) -> str | None:  # type: ignore[override]
         return self.address
 
-    def ensure_connected(self, context: dg.AssetExecutionContext) -> None:
-        if ray.is_initialized():
-            if self.address is None or ray.get_runtime_context().gcs_address == self.address:
-                return
-            ray.shutdown()
-        self.connect(context)
-        self.on_connect(context)
+    def ensure_connected(
+        self,
+        context: dg.AssetExecutionContext,
+        *,
+        artifacts: ArtifactStoreResource,
+        videos: VideoFolderResource | None = None,
+    ) -> None:
+        """Connect (once per process), then refuse before any work local paths that other nodes cannot read."""
+        if not ray.is_initialized() or (
+            self.address is not None and ray.get_runtime_context().gcs_address != self.address
+        ):
+            if ray.is_initialized():
+                ray.shutdown()
+            self.connect(context)
+            self.on_connect(context)
+        require_reachable_from_every_node(
+            artifact_root=None if artifacts.shared_by_all_nodes else artifacts.root,
+            videos_location=None if videos is None or artifacts.shared_by_all_nodes else videos.location,
+        )
 
     def cleanup(self, context: dg.InitResourceContext, exception: BaseException | None) -> None:
         """Keep the connection: the next run in this process (`maskassets update` runs one per video)
@@ -216,8 +272,18 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             "unset one of them."
         )
     return {
-        "artifacts": ArtifactStoreResource(root=_env("ARTIFACTS", "artifacts")),
-        "videos": VideoFolderResource(location=_env("VIDEOS", "videos"), strict_decoding=_env_flag("STRICT_DECODING")),
+        "artifacts": ArtifactStoreResource(
+            root=_env("ARTIFACTS", "artifacts"),
+            max_shard_mib=_env_number("MAX_SHARD_MIB", 512.0, float),
+            shared_by_all_nodes=_env_flag("SHARED_ARTIFACTS"),
+        ),
+        "videos": VideoFolderResource(
+            location=_env("VIDEOS", "videos"),
+            strict_decoding=_env_flag("STRICT_DECODING"),
+            frame_format=_env("FRAME_FORMAT", "jpeg"),
+            jpeg_quality=_env_number("JPEG_QUALITY", 95),
+            segment_frames=_env_number("SEGMENT_FRAMES", 300),
+        ),
         "detector": DetectorResource(
             checkpoint_uri=_env("CHECKPOINT", DEFAULT_CHECKPOINT_URI),
             architecture=_env("ARCHITECTURE", DEFAULT_ARCHITECTURE),

@@ -6,17 +6,19 @@ from collections.abc import Callable
 
 from maskassets import schema
 from maskassets.annotate import BoxAnnotator
-from maskassets.batch_mapping import ActorPoolSettings, map_parquet_batches
+from maskassets.batch_mapping import ActorPoolSettings, ShardTarget, map_frame_table
 from maskassets.frame_annotator import FrameAnnotatorBatch
-from maskassets.parquet_io import ParquetTableWriter
+from maskassets.frame_codec import FrameFormat
+from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.progress import ProgressLog
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import ShardLayout, check_contiguous
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "annotated_frames"
-CODE_VERSION = "1"
-ANNOTATED_FILE = "annotated.parquet"
+CODE_VERSION = "2"
+ANNOTATED_TABLE = "annotated"
 
 
 def annotate_frames(
@@ -25,32 +27,47 @@ def annotate_frames(
     frames: Manifest,
     predictions: Manifest,
     annotator: BoxAnnotator,
+    frame_format: FrameFormat,
     pool: ActorPoolSettings,
+    layout: ShardLayout,
     staged: StagedArtifact,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
-    target = staged.path(ANNOTATED_FILE)
-    with ParquetTableWriter(store, target, schema.ANNOTATED_FRAMES_SCHEMA) as writer:
-        map_parquet_batches(
+    mapped = map_frame_table(
+        store=store,
+        source=FrameTableDatasource(
+            store,
+            TableRef(frames, FRAMES_TABLE, tuple(schema.VIDEO_FRAMES_SCHEMA.names)),
+            joined=TableRef(predictions, PREDICTIONS_TABLE, (schema.BOXES, schema.LABELS, schema.SCORES)),
+        ),
+        target=ShardTarget(
             store=store,
-            source=store.artifact_path(frames, FRAMES_FILE),
-            writer=writer,
-            batch_class=FrameAnnotatorBatch,
-            constructor_kwargs={
-                "store": store,
-                "predictions_path": store.artifact_path(predictions, PREDICTIONS_FILE),
-                "annotator": annotator,
-            },
-            pool=pool,
-            columns=list(schema.VIDEO_FRAMES_SCHEMA.names),
-            progress=progress,
-        )
+            directory=staged.directory,
+            table=ANNOTATED_TABLE,
+            table_schema=schema.ANNOTATED_FRAMES_SCHEMA,
+            layout=layout,
+            rows_per_shard=rows_per_shard(frames, layout),
+        ),
+        batch_class=FrameAnnotatorBatch,
+        constructor_kwargs={"annotator": annotator, "frame_format": frame_format},
+        pool=pool,
+        progress=progress,
+    )
+    staged.add_table(ANNOTATED_TABLE, [shard.as_dict() for shard in mapped.shards])
     summary = {
-        "frame_count": writer.rows_written,
+        "frame_count": check_contiguous(mapped.shards, table=ANNOTATED_TABLE),
         "threshold": annotator.threshold,
+        "stored_bytes": sum(shard.bytes for shard in mapped.shards),
+        "ray_nodes": sorted(mapped.nodes),
         # The encoder needs the source's geometry and rate; carrying them here keeps it reading one stage.
         **{key: frames.metadata[key] for key in ("fps", "width", "height")},
     }
     staged.metadata.update(summary)
     return summary
+
+
+def rows_per_shard(frames: Manifest, layout: ShardLayout) -> int:
+    """Frames per written shard: about half the shard bound, at the stored frames' mean size."""
+    mean_frame_bytes = max(1, frames.metadata["stored_bytes"] // max(1, frames.metadata["frame_count"]))
+    return max(1, layout.max_shard_bytes // 2 // mean_frame_bytes)

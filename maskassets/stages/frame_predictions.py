@@ -6,22 +6,25 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import ray
-from upath import UPath
 
 from maskassets import schema
-from maskassets.batch_mapping import ActorPoolSettings, TableSink, map_parquet_batches
+from maskassets.batch_mapping import ActorPoolSettings, ShardTarget, map_frame_table
 from maskassets.detector_spec import DetectorSpec, Precision
-from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches
+from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.progress import ProgressLog
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import ShardLayout, check_contiguous, iter_table_batches, table_rows
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "frame_predictions"
-CODE_VERSION = "1"
-PREDICTIONS_FILE = "predictions.parquet"
+CODE_VERSION = "2"
+PREDICTIONS_TABLE = "predictions"
+#: Detections are small (100 boxes are about 2.5 KB): a few thousand frames make a shard of a few MB.
+_ROWS_PER_SHARD = 4096
 
 
 def predict_frames(
@@ -33,6 +36,7 @@ def predict_frames(
     pool: ActorPoolSettings,
     device: str,
     staged: StagedArtifact,
+    layout: ShardLayout,
     precision: Precision = "fp32",
     frame_stride: int = 1,
     log: Callable[[str], None] | None = None,
@@ -41,72 +45,79 @@ def predict_frames(
     from maskassets.predictor import FrameDetector
 
     started = time.perf_counter()
-    progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
-    target = staged.path(PREDICTIONS_FILE)
-    with ParquetTableWriter(store, target, schema.FRAME_PREDICTIONS_SCHEMA) as writer:
-        map_parquet_batches(
+    frame_count = table_rows(frames, FRAMES_TABLE)
+    progress = ProgressLog(task=STAGE, total=frame_count, log=log)
+    mapped = map_frame_table(
+        store=store,
+        source=FrameTableDatasource(
+            store, TableRef(frames, FRAMES_TABLE, (schema.FRAME_INDEX, schema.IMAGE)), every_nth=frame_stride
+        ),
+        target=ShardTarget(
             store=store,
-            source=store.artifact_path(frames, FRAMES_FILE),
-            writer=writer if frame_stride == 1 else SkippedFramesFiller(writer),
-            batch_class=FrameDetector,
-            constructor_kwargs={
-                "checkpoint_uri": str(store.artifact_path(checkpoint, CHECKPOINT_FILE)),
-                "spec": spec,
-                "device": device,
-                "torch_threads": max(1, int(pool.cpus_per_actor)),
-                "precision": precision,
-                "frame_stride": frame_stride,
-            },
-            pool=pool,
-            columns=[schema.FRAME_INDEX, schema.IMAGE],
-            progress=progress,
-        )
+            directory=staged.directory,
+            table=PREDICTIONS_TABLE,
+            table_schema=schema.FRAME_PREDICTIONS_SCHEMA,
+            layout=layout,
+            rows_per_shard=max(1, _ROWS_PER_SHARD // frame_stride),
+            expand=StrideFiller(frame_stride, frame_count) if frame_stride > 1 else None,
+        ),
+        batch_class=FrameDetector,
+        constructor_kwargs={
+            "checkpoint_uri": str(store.artifact_path(checkpoint, CHECKPOINT_FILE)),
+            "spec": spec,
+            "device": device,
+            "torch_threads": max(1, int(pool.cpus_per_actor)),
+            "precision": precision,
+        },
+        pool=pool,
+        progress=progress,
+    )
+    staged.add_table(PREDICTIONS_TABLE, [shard.as_dict() for shard in mapped.shards])
+    written = check_contiguous(mapped.shards, table=PREDICTIONS_TABLE)
     elapsed = time.perf_counter() - started
     summary = {
-        "frame_count": writer.rows_written,
+        "frame_count": written,
         "seconds": round(elapsed, 3),
-        "frames_per_second": round(writer.rows_written / elapsed, 3) if elapsed else None,
+        "frames_per_second": round(written / elapsed, 3) if elapsed else None,
         "ray_address": ray.get_runtime_context().gcs_address,
+        "ray_nodes": sorted(mapped.nodes),
         "actors": pool.resolved_pool_size(),
         "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),
         "precision": precision,
         "frame_stride": frame_stride,
-        "frames_through_the_model": -(-writer.rows_written // frame_stride),
+        "frames_through_the_model": -(-written // frame_stride),
     }
-    summary.update(class_summary(store, target))
+    summary.update(class_summary(store, staged.draft()))
     staged.metadata.update(summary)
     return summary
 
 
-class SkippedFramesFiller:
-    """Writes the detector's rows in frame order, giving each frame the stride skipped the detections of
-    the last frame the model saw, so the video keeps its boxes between detected frames."""
+class StrideFiller:
+    """Expands the detector's rows for every Nth frame into a row for every frame: each frame the stride skipped
+    keeps the detections of the last frame the model saw, so the video keeps its boxes between them. Every
+    batch expands on its own (a skipped frame's source is the row before it), so workers can write in parallel."""
 
-    _CARRIED = (schema.BOXES, schema.LABELS, schema.SCORES, schema.CLASS_NAMES)
+    def __init__(self, frame_stride: int, frame_count: int) -> None:
+        self.frame_stride = frame_stride
+        self.frame_count = frame_count
 
-    def __init__(self, writer: TableSink) -> None:
-        self.writer = writer
-        self._carried: dict | None = None
-
-    @property
-    def rows_written(self) -> int:
-        return self.writer.rows_written
-
-    def write(self, table: pa.Table) -> None:
-        rows = table.to_pylist()
-        for row in rows:
-            if row[schema.DETECTED]:
-                self._carried = {column: row[column] for column in self._CARRIED}
-            elif self._carried is not None:
-                row.update(self._carried)
-        self.writer.write(pa.Table.from_pylist(rows, schema=table.schema))
+    def __call__(self, detected: pa.Table) -> pa.Table:
+        first_frames = detected[schema.FRAME_INDEX].to_numpy()
+        repeats = np.minimum(self.frame_stride, self.frame_count - first_frames)
+        expanded = detected.take(np.repeat(np.arange(detected.num_rows), repeats))
+        frame_index = np.concatenate(
+            [np.arange(first, first + count) for first, count in zip(first_frames, repeats, strict=True)]
+        )
+        return expanded.set_column(
+            expanded.schema.get_field_index(schema.FRAME_INDEX), schema.FRAME_INDEX, pa.array(frame_index, pa.int64())
+        )
 
 
-def class_summary(store: ArtifactStore, predictions_path: UPath) -> dict:
+def class_summary(store: ArtifactStore, predictions: Manifest) -> dict:
     """Per class: the stored detections and the frames with at least one."""
     detections: Counter[str] = Counter()
     frames_with: Counter[str] = Counter()
-    for batch in iter_parquet_batches(store, predictions_path, columns=[schema.CLASS_NAMES]):
+    for batch in iter_table_batches(store, predictions, PREDICTIONS_TABLE, columns=[schema.CLASS_NAMES]):
         for names in batch.column(0).to_pylist():
             detections.update(names)
             frames_with.update(set(names))

@@ -9,9 +9,10 @@ import numpy as np
 import pyarrow as pa
 
 from maskassets import schema
-from maskassets.parquet_io import ParquetTableWriter, iter_parquet_batches, read_parquet_table
-from maskassets.stages.frame_predictions import PREDICTIONS_FILE
-from maskassets.stages.video_frames import FRAMES_FILE
+from maskassets.parquet_io import ParquetTableWriter
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import iter_table_batches, read_table
+from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.timeline_plot import timeline_png
 
@@ -35,9 +36,7 @@ def summarize_video(
     """Count, per frame and class, the detections scored above ``threshold`` (those the video shows)."""
     object_classes = list(class_names[1:])
     pts_seconds = (
-        read_parquet_table(store, store.artifact_path(frames, FRAMES_FILE), columns=[schema.PTS_SECONDS])
-        .column(schema.PTS_SECONDS)
-        .to_numpy()
+        read_table(store, frames, FRAMES_TABLE, columns=[schema.PTS_SECONDS]).column(schema.PTS_SECONDS).to_numpy()
     )
     counts = _counts_per_frame(store, predictions, object_classes, threshold, frame_count=len(pts_seconds))
     summary = class_summary_table(object_classes, counts, pts_seconds)
@@ -80,8 +79,8 @@ def _counts_per_frame(
 ) -> np.ndarray:
     counts = np.zeros((frame_count, len(object_classes)), dtype=np.int32)
     column_of = {name: column for column, name in enumerate(object_classes)}
-    path = store.artifact_path(predictions, PREDICTIONS_FILE)
-    for batch in iter_parquet_batches(store, path, columns=[schema.FRAME_INDEX, schema.SCORES, schema.CLASS_NAMES]):
+    columns = [schema.FRAME_INDEX, schema.SCORES, schema.CLASS_NAMES]
+    for batch in iter_table_batches(store, predictions, PREDICTIONS_TABLE, columns=columns):
         rows = batch.to_pydict()
         for index, scores, names in zip(
             rows[schema.FRAME_INDEX], rows[schema.SCORES], rows[schema.CLASS_NAMES], strict=True

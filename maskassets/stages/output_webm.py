@@ -12,10 +12,10 @@ from upath import UPath
 
 from maskassets import schema
 from maskassets.frame_codec import decode_frame
-from maskassets.parquet_io import iter_parquet_batches
 from maskassets.previews import save_jpeg
 from maskassets.progress import ProgressLog
-from maskassets.stages.annotated_frames import ANNOTATED_FILE
+from maskassets.sharded_tables import iter_table_batches
+from maskassets.stages.annotated_frames import ANNOTATED_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.video import OUTPUT_FORMATS, OutputCodec, VideoWriter, stream_timing
 
@@ -63,12 +63,12 @@ def encode_video(
             crf=encoder.crf,
             bitrate=encoder.bitrate,
         ) as writer:
-            for batch in iter_parquet_batches(store, store.artifact_path(annotated, ANNOTATED_FILE)):
+            for batch in iter_table_batches(store, annotated, ANNOTATED_TABLE):
                 columns = batch.to_pydict()
-                for index, png, pts_seconds in zip(
+                for index, image, pts_seconds in zip(
                     columns[schema.FRAME_INDEX], columns[schema.IMAGE], columns[schema.PTS_SECONDS], strict=True
                 ):
-                    rgb = decode_frame(png)
+                    rgb = decode_frame(image)
                     writer.write(rgb, pts_seconds)
                     if index == poster_index:
                         save_jpeg(rgb, staged.path(POSTER_FILE))

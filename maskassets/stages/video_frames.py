@@ -1,27 +1,45 @@
-"""Decode a source video into the video_frames parquet table, streaming a row group at a time."""
+"""Decode a source video into the video_frames table: cut at keyframes, each segment decoded by a Ray task
+that writes its own shards, frame_index global and contiguous across them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
-from itertools import islice
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 
-import pyarrow as pa
+import ray
 from upath import UPath
 
-from maskassets import schema
-from maskassets.frame_codec import encode_frame
-from maskassets.parquet_io import ParquetTableWriter
-from maskassets.previews import ContactSheetSampler, save_jpeg
+from maskassets.frame_codec import FrameFormat, decode_frame
+from maskassets.previews import contact_sheet, contact_sheet_indices, save_jpeg
 from maskassets.progress import ProgressLog
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.video import STRICT_DECODING_FIX, DecodedFrame, DecodeLosses, VideoDecodeError, VideoInfo, iter_frames
+from maskassets.ray_results import gather
+from maskassets.segment_decoding import FRAMES_TABLE, DecodedSegment, decode_segment, renumber_shards
+from maskassets.sharded_tables import Shard, ShardLayout, check_contiguous
+from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_tree
+from maskassets.video import (
+    STRICT_DECODING_FIX,
+    WHOLE_VIDEO,
+    DecodePlan,
+    SegmentSeekError,
+    VideoDecodeError,
+    VideoInfo,
+    plan_decode,
+)
 
 STAGE = "video_frames"
-CODE_VERSION = "2"
-FRAMES_FILE = "frames.parquet"
+CODE_VERSION = "3"
 CONTACT_SHEET_FILE = "contact_sheet.jpg"
-_FRAMES_PER_ROW_GROUP = 32
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How a video is decoded and its frames stored."""
+
+    strict: bool = False
+    frame_format: FrameFormat = FrameFormat()
+    #: A segment runs from a keyframe to the first keyframe at least this many frames later.
+    min_segment_frames: int = 300
+    layout: ShardLayout = ShardLayout()
 
 
 @dataclass(frozen=True)
@@ -34,9 +52,12 @@ class FramesSummary:
     codec: str
     rotation: int
     source_bytes: int
-    parquet_bytes: int
+    stored_bytes: int
     packets_lost: int
     frames_concealed: int
+    segments: int
+    frame_format: str
+    ray_nodes: list[str]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,27 +68,33 @@ def extract_frames(
     source: UPath,
     staged: StagedArtifact,
     *,
-    strict: bool = False,
+    settings: DecodeSettings = DecodeSettings(),
     log: Callable[[str], None] | None = None,
 ) -> FramesSummary:
-    """Decode every frame of ``source`` into the staged parquet table. Damaged packets are skipped and
-    counted in the summary, or with ``strict`` fail the stage."""
+    """Decode every frame of ``source`` into the staged folder. Damaged packets are skipped and counted in the
+    summary, or with ``settings.strict`` fail the stage."""
     info = VideoInfo.from_path(source)
-    progress = ProgressLog(task=STAGE, total=info.frame_count_hint or None, log=log)
-    target = staged.path(FRAMES_FILE)
-    losses = DecodeLosses()
-    sampler = ContactSheetSampler()
-    with ParquetTableWriter(store, target, schema.VIDEO_FRAMES_SCHEMA) as writer:
-        for chunk in _chunks(iter_frames(source, losses, strict=strict), _FRAMES_PER_ROW_GROUP):
-            writer.write(_frames_table(chunk))
-            for frame in chunk:
-                sampler.offer(frame.index, frame.rgb)
-            progress.advance(len(chunk))
-    if writer.rows_written == 0:
+    plan = plan_decode(source, min_segment_frames=settings.min_segment_frames)
+    try:
+        decoded = _decode_segments(store, source, staged, plan, settings, log)
+    except SegmentSeekError as error:
+        if log:
+            log(f"{error}: decoding {source} in one segment")
+        remove_tree(staged.directory / FRAMES_TABLE)
+        whole = DecodePlan(
+            [replace(WHOLE_VIDEO, planned_frames=plan.planned_frames)], plan.first_pts_seconds, plan.average_rate
+        )
+        decoded = _decode_segments(store, source, staged, whole, settings, log)
+    decoded = _renumbered(store, staged.directory, decoded)
+    shards = [Shard.from_dict(record) for segment in decoded for record in segment.shards]
+    frame_count = check_contiguous(shards, table=FRAMES_TABLE)
+    if frame_count == 0:
         raise ValueError(f"{source} holds no decodable video frame; check that it plays, or remove it.")
-    save_jpeg(sampler.render(), staged.path(CONTACT_SHEET_FILE))
+    staged.add_table(FRAMES_TABLE, [shard.as_dict() for shard in shards])
+    thumbnails = {index: decode_frame(jpeg) for segment in decoded for index, jpeg in segment.thumbnails.items()}
+    save_jpeg(contact_sheet(thumbnails), staged.path(CONTACT_SHEET_FILE))
     summary = FramesSummary(
-        frame_count=writer.rows_written,
+        frame_count=frame_count,
         fps=info.fps,
         duration_seconds=info.duration_seconds,
         width=info.width,
@@ -75,12 +102,60 @@ def extract_frames(
         codec=info.codec,
         rotation=info.rotation,
         source_bytes=info.size_bytes,
-        parquet_bytes=target.fs.size(target.path),
-        packets_lost=losses.packets_lost,
-        frames_concealed=losses.frames_concealed,
+        stored_bytes=sum(shard.bytes for shard in shards),
+        packets_lost=sum(segment.losses.packets_lost for segment in decoded),
+        frames_concealed=sum(segment.losses.frames_concealed for segment in decoded),
+        segments=len(decoded),
+        frame_format=settings.frame_format.describe(),
+        ray_nodes=sorted({segment.node_id for segment in decoded}),
     )
     staged.metadata.update(summary.as_dict())
     return summary
+
+
+def _decode_segments(
+    store: ArtifactStore,
+    source: UPath,
+    staged: StagedArtifact,
+    plan: DecodePlan,
+    settings: DecodeSettings,
+    log: Callable[[str], None] | None,
+) -> list[DecodedSegment]:
+    progress = ProgressLog(task=STAGE, total=plan.planned_frames or None, log=log)
+    sampled = contact_sheet_indices(plan.planned_frames) or [0]
+    tasks = [
+        decode_segment.remote(
+            store,
+            source,
+            staged.directory,
+            segment,
+            first_pts_seconds=plan.first_pts_seconds,
+            strict=settings.strict,
+            frame_format=settings.frame_format,
+            layout=settings.layout,
+            thumbnail_frames=[index for index in sampled if segment.owns_frame(index)],
+        )
+        for segment in plan.segments
+    ]
+    return gather(tasks, on_result=lambda segment: progress.advance(segment.frames))
+
+
+def _renumbered(store: ArtifactStore, directory: UPath, decoded: list[DecodedSegment]) -> list[DecodedSegment]:
+    """Segments whose planned first frame is off (a segment before them lost or gained frames: damaged
+    packets, frames the decoder dropped) get their shards' frame_index rewritten to follow on."""
+    fixes, first_frame = {}, 0
+    for position, segment in enumerate(decoded):
+        if segment.frames and segment.shards[0]["first_frame"] != first_frame:
+            fixes[position] = renumber_shards.remote(store, directory, segment.shards, first_frame)
+        first_frame += segment.frames
+    if not fixes:
+        return decoded
+    renumbered = dict(zip(fixes, ray.get(list(fixes.values())), strict=True))
+    for position, (shards, shift) in renumbered.items():
+        segment = decoded[position]
+        segment.shards = shards
+        segment.thumbnails = {index + shift: jpeg for index, jpeg in segment.thumbnails.items()}
+    return decoded
 
 
 def refuse_damaged(stored: Manifest, source: UPath) -> None:
@@ -91,22 +166,3 @@ def refuse_damaged(stored: Manifest, source: UPath) -> None:
             f"{source} is damaged ({lost} packets could not be decoded, {concealed} frames were concealed); "
             f"{STRICT_DECODING_FIX}"
         )
-
-
-def _frames_table(frames: tuple[DecodedFrame, ...]) -> pa.Table:
-    return pa.Table.from_pydict(
-        {
-            schema.FRAME_INDEX: [frame.index for frame in frames],
-            schema.PTS_SECONDS: [frame.pts_seconds for frame in frames],
-            schema.WIDTH: [frame.rgb.shape[1] for frame in frames],
-            schema.HEIGHT: [frame.rgb.shape[0] for frame in frames],
-            schema.IMAGE: [encode_frame(frame.rgb) for frame in frames],
-        },
-        schema=schema.VIDEO_FRAMES_SCHEMA,
-    )
-
-
-def _chunks(frames: Iterable[DecodedFrame], size: int) -> Iterator[tuple[DecodedFrame, ...]]:
-    iterator = iter(frames)
-    while chunk := tuple(islice(iterator, size)):
-        yield chunk

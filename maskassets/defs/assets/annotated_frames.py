@@ -1,9 +1,10 @@
 import dagster as dg
 
-from maskassets.artifact_checks import frame_indices, frames_match
+from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_match
 from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import MATCHES_VIDEO_FRAMES, check_result, check_specs
+from maskassets.defs.checks import MATCHES_VIDEO_FRAMES, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import (
@@ -11,7 +12,9 @@ from maskassets.defs.resources import (
     DetectorResource,
     DrawingResource,
     RayClusterResource,
+    VideoFolderResource,
 )
+from maskassets.segment_decoding import FRAMES_TABLE
 from maskassets.stages import annotated_frames as stage
 from maskassets.stages import frame_predictions as predictions_stage
 from maskassets.stages import video_frames as frames_stage
@@ -22,7 +25,7 @@ from maskassets.versions import fingerprint
 @dg.asset(
     name=stage.STAGE,
     partitions_def=video_partitions,
-    deps=[frame_predictions],
+    deps=[video_frames, frame_predictions],
     group_name=GROUP,
     kinds={"ray", "opencv", "parquet"},
     code_version=stage.CODE_VERSION,
@@ -39,6 +42,7 @@ def annotated_frames(
     detector: DetectorResource,
     drawing: DrawingResource,
     ray_cluster: RayClusterResource,
+    videos: VideoFolderResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
@@ -48,24 +52,26 @@ def annotated_frames(
     )
 
     def build(staged):
-        ray_cluster.ensure_connected(context)
+        ray_cluster.ensure_connected(context, artifacts=artifacts)
         stage.annotate_frames(
             store,
             frames=frames,
             predictions=predictions,
             annotator=drawing.annotator(detector.class_names),
+            frame_format=videos.image_format(),
             pool=drawing.pool(),
+            layout=artifacts.layout(),
             staged=staged,
             log=context.log.info,
         )
 
-    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+    def check(manifest: Manifest) -> dict[str, CheckOutcome]:
         matches = frames_match(
-            frame_indices(store, manifest, stage.ANNOTATED_FILE),
-            frame_indices(store, frames, frames_stage.FRAMES_FILE),
+            frame_indices(store, manifest, stage.ANNOTATED_TABLE),
+            frame_indices(store, frames, FRAMES_TABLE),
             source_stage=frames_stage.STAGE,
         )
-        return [check_result(MATCHES_VIDEO_FRAMES, matches)]
+        return {MATCHES_VIDEO_FRAMES: matches}
 
     return materialize_or_reuse(
         context,

@@ -1,14 +1,15 @@
 import dagster as dg
 
-from maskassets.artifact_checks import detections_are_valid, frame_indices, frames_match
+from maskassets.artifact_checks import CheckOutcome, detections_are_valid, frame_indices, frames_match
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES, check_result, check_specs
+from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import predictions_metadata
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
+from maskassets.segment_decoding import FRAMES_TABLE
 from maskassets.stages import frame_predictions as stage
 from maskassets.stages import model_checkpoint as checkpoint_stage
 from maskassets.stages import video_frames as frames_stage
@@ -44,7 +45,7 @@ def frame_predictions(
     )
 
     def build(staged):
-        ray_cluster.ensure_connected(context)
+        ray_cluster.ensure_connected(context, artifacts=artifacts)
         summary = stage.predict_frames(
             store,
             frames=frames,
@@ -54,26 +55,27 @@ def frame_predictions(
             device=detector.device,
             precision=detector.precision,
             frame_stride=detector.frame_stride,
+            layout=artifacts.layout(),
             staged=staged,
             log=context.log.info,
         )
         context.log.info(f"{summary['frame_count']} frames at {summary['frames_per_second']} frames/s")
 
-    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
+    def check(manifest: Manifest) -> dict[str, CheckOutcome]:
         matches = frames_match(
-            frame_indices(store, manifest, stage.PREDICTIONS_FILE),
-            frame_indices(store, frames, frames_stage.FRAMES_FILE),
+            frame_indices(store, manifest, stage.PREDICTIONS_TABLE),
+            frame_indices(store, frames, FRAMES_TABLE),
             source_stage=frames_stage.STAGE,
         )
         valid = detections_are_valid(
             store,
             manifest,
-            stage.PREDICTIONS_FILE,
+            stage.PREDICTIONS_TABLE,
             width=frames.metadata["width"],
             height=frames.metadata["height"],
             class_names=detector.class_names,
         )
-        return [check_result(MATCHES_VIDEO_FRAMES, matches), check_result(DETECTIONS_VALID, valid)]
+        return {MATCHES_VIDEO_FRAMES: matches, DETECTIONS_VALID: valid}
 
     return materialize_or_reuse(
         context,

@@ -1,15 +1,17 @@
 import dagster as dg
 
-from maskassets.artifact_checks import output_plays_like_source
+from maskassets.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.defs.assets.annotated_frames import annotated_frames
+from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_result, check_specs
+from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource
-from maskassets.parquet_io import read_parquet_table
 from maskassets.schema import PTS_SECONDS
+from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.sharded_tables import read_table
 from maskassets.stages import annotated_frames as annotated_stage
 from maskassets.stages import output_webm as stage
 from maskassets.stages import video_frames as frames_stage
@@ -20,7 +22,7 @@ from maskassets.versions import fingerprint
 @dg.asset(
     name=stage.STAGE,
     partitions_def=video_partitions,
-    deps=[annotated_frames],
+    deps=[video_frames, annotated_frames],
     group_name=GROUP,
     kinds={"pyav", "webm"},
     code_version=stage.CODE_VERSION,
@@ -47,14 +49,12 @@ def output_webm(
     def describe(manifest: Manifest) -> dict:
         return output_metadata(manifest) | stored_image(store, manifest, stage.POSTER_FILE, alt="poster")
 
-    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
-        source_pts = read_parquet_table(
-            store, store.artifact_path(frames, frames_stage.FRAMES_FILE), columns=[PTS_SECONDS]
-        ).column(PTS_SECONDS)
+    def check(manifest: Manifest) -> dict[str, CheckOutcome]:
+        source_pts = read_table(store, frames, FRAMES_TABLE, columns=[PTS_SECONDS]).column(PTS_SECONDS)
         outcome = output_plays_like_source(
             store, manifest, manifest.metadata["file"], source_pts_seconds=source_pts.to_numpy()
         )
-        return [check_result(PLAYS_LIKE_SOURCE, outcome)]
+        return {PLAYS_LIKE_SOURCE: outcome}
 
     return materialize_or_reuse(
         context,

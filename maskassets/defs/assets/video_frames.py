@@ -1,13 +1,14 @@
 import dagster as dg
 
-from maskassets.artifact_checks import frame_indices, frames_are_contiguous
+from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import FRAMES_CONTIGUOUS, check_result, check_specs
+from maskassets.defs.checks import FRAMES_CONTIGUOUS, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import frames_metadata, stored_image
-from maskassets.defs.resources import ArtifactStoreResource, VideoFolderResource
+from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
+from maskassets.segment_decoding import FRAMES_TABLE
 from maskassets.sources import content_fingerprint
 from maskassets.stages import video_frames as stage
 from maskassets.storage import Manifest
@@ -19,35 +20,42 @@ from maskassets.versions import fingerprint
     partitions_def=video_partitions,
     deps=[source_video],
     group_name=GROUP,
-    kinds={"pyav", "parquet"},
+    kinds={"ray", "pyav", "parquet"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
     check_specs=check_specs(stage.STAGE, FRAMES_CONTIGUOUS),
     description=(
-        "Every decoded frame of the video, upright, as lossless PNG in parquet, with frame_index, presentation "
-        "time, width and height; decoded with PyAV one row group at a time. Packets that cannot be decoded "
+        "Every decoded frame of the video, upright, as JPEG (or lossless PNG) in parquet shards, with frame_index, "
+        "presentation time, width and height; cut at keyframes and decoded by parallel Ray tasks (PyAV), each "
+        "writing its own shards. Packets that cannot be decoded "
         "are skipped and counted (packets_lost) unless strict decoding is on. Its metadata shows a contact "
         "sheet of evenly spaced frames."
     ),
 )
 def video_frames(
-    context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, videos: VideoFolderResource
+    context: dg.AssetExecutionContext,
+    artifacts: ArtifactStoreResource,
+    videos: VideoFolderResource,
+    ray_cluster: RayClusterResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     source = videos.folder().resolve(context.partition_key)
-    version = fingerprint(stage.STAGE, stage.CODE_VERSION, content_fingerprint(source.path))
+    version = fingerprint(
+        stage.STAGE, stage.CODE_VERSION, content_fingerprint(source.path), videos.frames_fingerprint()
+    )
 
     def build(staged):
+        ray_cluster.ensure_connected(context, artifacts=artifacts, videos=videos)
         staged.metadata["source_uri"] = source.uri
-        stage.extract_frames(store, source.path, staged, strict=videos.strict_decoding, log=context.log.info)
+        settings = videos.decode_settings(artifacts.layout())
+        stage.extract_frames(store, source.path, staged, settings=settings, log=context.log.info)
 
     def describe(manifest: Manifest) -> dict:
         contact_sheet = stored_image(store, manifest, stage.CONTACT_SHEET_FILE, alt="contact_sheet")
         return frames_metadata(manifest) | contact_sheet
 
-    def check(manifest: Manifest) -> list[dg.AssetCheckResult]:
-        indices = frame_indices(store, manifest, stage.FRAMES_FILE)
-        return [check_result(FRAMES_CONTIGUOUS, frames_are_contiguous(indices))]
+    def check(manifest: Manifest) -> dict[str, CheckOutcome]:
+        return {FRAMES_CONTIGUOUS: frames_are_contiguous(frame_indices(store, manifest, FRAMES_TABLE))}
 
     result = materialize_or_reuse(
         context,
