@@ -23,7 +23,6 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import torch
 from clips import CARPHONE
 from torchvision.ops import box_iou
@@ -31,10 +30,10 @@ from upath import UPath
 
 from maskassets import schema
 from maskassets.detector_spec import DetectorSpec
-from maskassets.frame_codec import encode_frame
+from maskassets.frame_codec import FrameFormat
 from maskassets.model import build_detector
 from maskassets.predictor import FrameDetector
-from maskassets.stages.frame_predictions import SkippedFramesFiller
+from maskassets.stages.frame_predictions import StrideFiller
 from maskassets.video import iter_frames
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -57,41 +56,30 @@ VARIANTS = [
 ]
 
 
-class _Rows:
-    """Collects the filled-in rows SkippedFramesFiller writes."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-        self.rows_written = 0
-
-    def write(self, table: pa.Table) -> None:
-        self.rows.extend(table.to_pylist())
-        self.rows_written += table.num_rows
-
-
 def run_variant(variant: Variant, checkpoint: str, images: list[bytes], *, threads: int, batch_size: int) -> dict:
+    """The stage's own path: the model sees every Nth frame, the frames between keep its detections."""
     detector = FrameDetector(
         checkpoint_uri=checkpoint,
         spec=DetectorSpec(min_size=variant.min_size),
         device="cpu" if not torch.cuda.is_available() else "cuda",
         torch_threads=threads,
         precision=variant.precision,
-        frame_stride=variant.frame_stride,
     )
     warm = {schema.FRAME_INDEX: np.array([0]), schema.IMAGE: np.array(images[:1], dtype=object)}
     detector(warm)
-    sink = _Rows()
-    filler = SkippedFramesFiller(sink)
+    seen = list(range(0, len(images), variant.frame_stride))
+    fill = StrideFiller(variant.frame_stride, len(images))
+    rows: list[dict] = []
     started = time.perf_counter()
-    for first in range(0, len(images), batch_size):
-        chunk = images[first : first + batch_size]
+    for first in range(0, len(seen), batch_size):
+        chunk = seen[first : first + batch_size]
         batch = {
-            schema.FRAME_INDEX: np.arange(first, first + len(chunk)),
-            schema.IMAGE: np.array(chunk, dtype=object),
+            schema.FRAME_INDEX: np.array(chunk),
+            schema.IMAGE: np.array([images[index] for index in chunk], dtype=object),
         }
-        filler.write(detector(batch))
+        rows.extend(fill(detector(batch)).to_pylist())
     seconds = time.perf_counter() - started
-    return {"seconds_per_frame": seconds / len(images), "rows": sink.rows}
+    return {"seconds_per_frame": seconds / len(images), "rows": rows}
 
 
 def drift(reference: list[dict], candidate: list[dict], *, score: float) -> dict:
@@ -137,7 +125,7 @@ def main() -> None:
         checkpoint = str(BENCH_DIR / "results" / "random_r50.tmp")
         torch.manual_seed(0)
         torch.save(build_detector(DetectorSpec()).state_dict(), checkpoint)
-    images = [encode_frame(frame.rgb) for frame in islice(iter_frames(UPath(str(CARPHONE))), args.frames)]
+    images = [FrameFormat().encode(frame.rgb) for frame in islice(iter_frames(UPath(str(CARPHONE))), args.frames)]
     results = {}
     for variant in VARIANTS:
         results[variant.name] = run_variant(

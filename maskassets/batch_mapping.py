@@ -90,8 +90,8 @@ def map_frame_table(
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     mapped = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS).map_batches(
-        batch_class,
-        fn_constructor_kwargs=constructor_kwargs,
+        NodeTagged,
+        fn_constructor_kwargs={"batch_class": batch_class, "constructor_kwargs": constructor_kwargs},
         batch_size=pool.resolved_batch_size(),
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
@@ -108,20 +108,32 @@ def map_frame_table(
     result = MappedTable()
     for records in written.iter_batches(batch_size=None, batch_format="pyarrow"):
         for record in records.to_pylist():
-            result.nodes.add(record.pop(_NODE))
+            result.nodes.update(record.pop(_NODES))
             result.shards.append(Shard.from_dict(record))
             progress.advance(record["rows"])
     return result
 
 
+class NodeTagged:
+    """Runs ``batch_class`` and tags its output rows with the Ray node that ran it, for the stage's metadata."""
+
+    def __init__(self, *, batch_class: type, constructor_kwargs: dict[str, Any]) -> None:
+        self.inner = batch_class(**constructor_kwargs)
+        self.node_id = ray.get_runtime_context().get_node_id()
+
+    def __call__(self, batch: dict[str, Any]) -> pa.Table:
+        rows = self.inner(batch)
+        return rows.append_column(_NODES, pa.array([self.node_id] * rows.num_rows, pa.string()))
+
+
 @dataclass
 class MappedTable:
     shards: list[Shard] = field(default_factory=list)
-    #: The Ray nodes whose workers wrote the shards.
+    #: The Ray nodes whose workers mapped the rows or wrote the shards.
     nodes: set[str] = field(default_factory=set)
 
 
-_NODE = "node_id"
+_NODES = "ray_nodes"
 
 
 def write_shards(batch: pa.Table, *, target: ShardTarget) -> pa.Table:
@@ -137,5 +149,5 @@ def write_shards(batch: pa.Table, *, target: ShardTarget) -> pa.Table:
         layout=target.layout,
     ) as writer:
         writer.write(rows)
-    node = ray.get_runtime_context().get_node_id()
-    return pa.Table.from_pylist([{**shard.as_dict(), _NODE: node} for shard in writer.shards])
+    nodes = sorted({*batch[_NODES].to_pylist(), ray.get_runtime_context().get_node_id()})
+    return pa.Table.from_pylist([{**shard.as_dict(), _NODES: nodes} for shard in writer.shards])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
 import pyarrow as pa
@@ -33,16 +33,6 @@ class ParquetTableWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._writer.close()
-
-
-def iter_parquet_batches(
-    store: ArtifactStore, path: UPath, *, columns: Sequence[str] | None = None, batch_size: int = 64
-) -> Iterator[pa.RecordBatch]:
-    """Record batches of ``path`` in file order, reading one batch at a time."""
-    filesystem, location = store.arrow_location(path)
-    with filesystem.open_input_file(location) as stream:
-        parquet_file = pq.ParquetFile(stream)
-        yield from parquet_file.iter_batches(batch_size=batch_size, columns=list(columns) if columns else None)
 
 
 def read_parquet_table(store: ArtifactStore, path: UPath, *, columns: Sequence[str] | None = None) -> pa.Table:

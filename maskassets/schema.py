@@ -2,6 +2,12 @@
 
 import pyarrow as pa
 
+#: The frame tables, each stored as parquet shards (sharded_tables): the decoded frames, the detections per
+#: frame, and the frames with the detections drawn.
+FRAMES_TABLE = "frames"
+PREDICTIONS_TABLE = "predictions"
+ANNOTATED_TABLE = "annotated"
+
 FRAME_INDEX = "frame_index"
 PTS_SECONDS = "pts_seconds"
 WIDTH = "width"

@@ -17,7 +17,6 @@ from maskassets.sharded_tables import Shard, ShardLayout, ShardWriter, renumber
 from maskassets.storage import ArtifactStore
 from maskassets.video import DecodedFrame, DecodeLosses, Segment, iter_frames
 
-FRAMES_TABLE = "frames"
 #: Frames encoded per call of the image encoder; the shard writer regroups them into row groups by bytes.
 _FRAMES_PER_CHUNK = 16
 
@@ -55,7 +54,7 @@ def decode_segment(
     with ShardWriter(
         store,
         directory,
-        table=FRAMES_TABLE,
+        table=schema.FRAMES_TABLE,
         name=f"segment-{segment.number:06d}",
         table_schema=schema.VIDEO_FRAMES_SCHEMA,
         layout=layout,

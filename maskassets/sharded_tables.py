@@ -258,7 +258,8 @@ def renumber(store: ArtifactStore, directory: UPath, shard: Shard, shift: int) -
         for group in groups:
             position = group.schema.get_field_index(schema.FRAME_INDEX)
             moved = pyarrow.compute.add(group.column(position), shift)
-            writer.write_table(group.set_column(position, schema.FRAME_INDEX, moved), row_group_size=group.num_rows)
+            renumbered = group.set_column(position, group.schema.field(position), moved)
+            writer.write_table(renumbered, row_group_size=group.num_rows)
         writer.close()
         size = stream.tell()
     return replace(shard, first_frame=shard.first_frame + shift, bytes=size)

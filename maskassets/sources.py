@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upath import UPath
@@ -60,6 +61,26 @@ class VideoFolder:
                 "are kept until you remove them)."
             )
         return video
+
+
+@dataclass(frozen=True)
+class SourceFingerprint:
+    """A source file's content identity, and the cheap marker it was found under."""
+
+    marker: str
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"marker": self.marker, "content": self.content}
+
+
+def fingerprint_source(path: UPath, previous: Mapping[str, str] | None = None) -> SourceFingerprint:
+    """The content fingerprint of ``path``, taken from ``previous`` without reading the file while its change
+    marker (ETag on S3, size and mtime locally) is the one ``previous`` was found under."""
+    marker = change_marker(path)
+    if previous is not None and previous.get("marker") == marker:
+        return SourceFingerprint(marker=marker, content=previous["content"])
+    return SourceFingerprint(marker=marker, content=content_fingerprint(path))
 
 
 def content_fingerprint(path: UPath) -> str:

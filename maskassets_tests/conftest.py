@@ -10,9 +10,11 @@ os.environ["RAY_AUTH_MODE"] = "disabled"
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+import s3fs  # noqa: E402
 
 from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
 from maskassets_tests.published import PublishedVideos, publish_two_videos  # noqa: E402
+from maskassets_tests.s3_server import s3_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,21 @@ def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.Monk
 def published_videos(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path) -> PublishedVideos:
     """Two clips taken through `maskassets update` once for the session: what people then look at."""
     return publish_two_videos(tmp_path_factory.mktemp("published"), checkpoint_path)
+
+
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch, tmp_path):
+    for name in AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # s3fs keeps one filesystem (and its endpoint and credentials) per set of arguments for the process.
+    s3fs.S3FileSystem.clear_instance_cache()
+    with s3_server() as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield endpoint
+    s3fs.S3FileSystem.clear_instance_cache()

@@ -29,12 +29,16 @@ def make_clip(
     height: int = 96,
     fps: int = 12,
     timestamps: list[float] | None = None,
+    keyframe_interval: int | None = None,
 ) -> Path:
     """An H.264 clip of a gradient with a square that moves one step per frame; ``timestamps`` (seconds)
-    make it variable-frame-rate, and odd sizes are stored 4:4:4, which H.264 allows for them."""
+    make it variable-frame-rate, and odd sizes are stored 4:4:4, which H.264 allows for them. With
+    ``keyframe_interval`` a keyframe starts every that many frames (with B-frames between)."""
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps))
         stream.width, stream.height = width, height
+        if keyframe_interval is not None:
+            stream.codec_context.gop_size = keyframe_interval
         stream.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         if timestamps is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
@@ -45,6 +49,27 @@ def make_clip(
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
+
+
+def ffmpeg_test_pattern(path: Path, *, encoder_args: list[str], seconds: float = 4, rate: int = 25) -> Path:
+    """FFmpeg's moving test pattern (160x120), encoded by FFmpeg itself with ``encoder_args``."""
+    pattern = f"testsrc2=size=160x120:rate={rate}:duration={seconds}"
+    subprocess.run(["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", pattern, *encoder_args, str(path)], check=True)
+    return path
+
+
+#: H.264 with B-frames and open GOPs (a keyframe every 12 frames whose leading B-frames reference the GOP
+#: before it): the hardest case for decoding from a keyframe.
+OPEN_GOP_H264 = [
+    "-c:v",
+    "libx264",
+    "-bf",
+    "3",
+    "-x264-params",
+    "open-gop=1:keyint=12:min-keyint=12:scenecut=0",
+    "-pix_fmt",
+    "yuv420p",
+]
 
 
 def moving_square(index: int, width: int, height: int) -> np.ndarray:

@@ -17,8 +17,8 @@ from maskassets.artifact_checks import detections_are_valid, output_plays_like_s
 from maskassets.definitions import build_definitions
 from maskassets.detections import Detections, predictions_table
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
+from maskassets.schema import PREDICTIONS_TABLE
 from maskassets.sharded_tables import ShardLayout, ShardWriter
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore, Manifest
 from maskassets.video import VideoWriter
 from maskassets_tests.media import make_clip, moving_square

@@ -12,8 +12,7 @@ from dagster._core.execution.backfill import BulkActionStatus
 
 from maskassets import schema
 from maskassets.defs.partitions import video_partitions
-from maskassets.stages.annotated_frames import ANNOTATED_TABLE
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
+from maskassets.schema import ANNOTATED_TABLE, PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import run_command, start_command
 from maskassets_tests.media import make_clip

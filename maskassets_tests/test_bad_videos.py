@@ -13,7 +13,7 @@ import pytest
 from upath import UPath
 
 from maskassets.cli import STAGES, update_all
-from maskassets.stages.video_frames import extract_frames
+from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
 from maskassets.video import VideoDecodeError
 from maskassets_tests.media import damage_packets, make_clip
@@ -97,6 +97,6 @@ def test_strict_decoding_stops_at_the_first_damaged_packet_and_keeps_nothing(tmp
     store = ArtifactStore(str(tmp_path / "artifacts"))
     refused = pytest.raises(VideoDecodeError, match=r"damaged\.mp4 is damaged at 1\.[0-9]{2} s .* strict decoding")
     with refused, store.commit("video_frames", "damaged.mp4", version="v1") as staged:
-        extract_frames(store, UPath(str(source)), staged, strict=True)
+        extract_frames(store, UPath(str(source)), staged, settings=DecodeSettings(strict=True))
     assert store.read_manifest("video_frames", "damaged.mp4") is None
     assert not list(Path(store.stage_dir("video_frames", "damaged.mp4").path).iterdir())

@@ -22,8 +22,7 @@ from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.frame_codec import decode_frame
-from maskassets.segment_decoding import FRAMES_TABLE
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
+from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets_tests.commands import REPO_ROOT, start_command
 from maskassets_tests.loopback import free_port
 from maskassets_tests.pipeline_run import stored_table

@@ -13,9 +13,10 @@ from maskassets.detections import Detections, predictions_table
 from maskassets.frame_codec import FrameFormat
 from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.predictor import FrameDetector
+from maskassets.schema import PREDICTIONS_TABLE
 from maskassets.segment_decoding import frames_table
 from maskassets.sharded_tables import ShardLayout, ShardWriter, read_table
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE, StrideFiller
+from maskassets.stages.frame_predictions import StrideFiller
 from maskassets.storage import ArtifactStore
 from maskassets.video import DecodedFrame
 from maskassets_tests.media import TEST_SPEC, copy_carphone, decode_rgb_frames, make_clip, moving_square

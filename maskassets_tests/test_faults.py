@@ -17,10 +17,8 @@ import skvideo
 
 from maskassets import schema
 from maskassets.defs.partitions import video_partitions
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.sharded_tables import read_table
-from maskassets.stages.annotated_frames import ANNOTATED_TABLE
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import REPO_ROOT, command_line, start_command

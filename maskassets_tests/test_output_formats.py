@@ -6,7 +6,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import av
 import dagster as dg
+import pytest
 
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import ffprobe, make_clip
@@ -66,3 +68,31 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
     assert webm.metadata["mime_type"] == "video/webm"
     webm_file = Path(store.artifact_path(webm, "annotated.webm").path)
     assert ffprobe(webm_file, stream="nb_read_frames", count_frames=True)["nb_read_frames"] == "6"
+
+
+@pytest.mark.parametrize("codec", ["vp8", "vp9"])
+def test_segments_encoded_in_parallel_join_into_one_video_with_the_source_timestamps(
+    codec, pipeline_env, dagster_home, monkeypatch
+):
+    timestamps = [0, 0.05, 0.2, 0.25, 0.5, 0.55, 0.6, 0.9, 1.0, 1.3, 1.35, 1.4, 1.8, 1.85]
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "vfr.mp4", timestamps=timestamps)
+    monkeypatch.setenv("MASKASSETS_CODEC", codec)
+    monkeypatch.setenv("MASKASSETS_ENCODE_SEGMENT_FRAMES", "4")
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    with dg.DagsterInstance.get() as instance:
+        (run,) = register_and_run(instance, ["vfr.mp4"]).values()
+
+    output = store.require_manifest("output_webm", "vfr.mp4")
+    assert (output.metadata["segments"], output.metadata["decoded_frames"]) == (4, 14)
+    assert not any(name.startswith("_segments") for name in output.files)
+    webm = Path(store.artifact_path(output, "annotated.webm").path)
+    with av.open(str(webm)) as container:
+        frames = list(container.decode(video=0))
+    assert [round(float(frame.time), 3) for frame in frames] == timestamps
+    assert [index for index, frame in enumerate(frames) if frame.key_frame] == [0, 4, 8, 12]
+    assert ffprobe(webm, stream="codec_name,nb_read_frames", count_frames=True) == {
+        "codec_name": codec,
+        "nb_read_frames": "14",
+    }
+    (plays,) = [e for e in run.get_asset_check_evaluations() if e.check_name == "plays_like_source"]
+    assert plays.passed, plays.description

@@ -14,7 +14,7 @@ import pytest
 
 from maskassets import schema
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
+from maskassets.schema import PREDICTIONS_TABLE
 from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
 from maskassets.stages.videos_mask_summary import TABLE_FILE
 from maskassets_tests.commands import command_line, run_command

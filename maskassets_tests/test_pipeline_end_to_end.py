@@ -12,9 +12,7 @@ from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
 from maskassets.detections import class_name, detections_by_frame
 from maskassets.frame_codec import decode_frame
-from maskassets.segment_decoding import FRAMES_TABLE
-from maskassets.stages.annotated_frames import ANNOTATED_TABLE
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
+from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import (

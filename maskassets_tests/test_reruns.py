@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from inotify_simple import INotify, flags
 
 from maskassets.cli import STAGES, update_all
 from maskassets.storage import ArtifactStore
@@ -78,6 +79,28 @@ def test_nothing_changed_reruns_nothing(built, pipeline_env):
     report = update_all(built)
     assert report.outcomes == {"a.mp4": ALL_REUSED, "b.mp4": ALL_REUSED}
     assert _folders(pipeline_env) == before
+
+
+def test_an_unchanged_rerun_reads_no_source_checkpoint_or_table_bytes(built, pipeline_env, checkpoint_path):
+    """Watched with inotify, which sees every open and read of a file by any process, C libraries included."""
+    artifacts = Path(pipeline_env["MASKASSETS_ARTIFACTS"])
+    folders = [Path(pipeline_env["MASKASSETS_VIDEOS"]), checkpoint_path.parent, artifacts]
+    folders += [path for path in artifacts.rglob("*") if path.is_dir()]
+    with INotify() as inotify:
+        watched = {inotify.add_watch(folder, flags.OPEN | flags.ACCESS): folder for folder in folders}
+        report = update_all(built)
+        events = inotify.read(timeout=0)
+    opened = {watched[event.wd] / event.name for event in events if event.name and not event.mask & flags.ISDIR}
+
+    assert report.outcomes == {"a.mp4": ALL_REUSED, "b.mp4": ALL_REUSED}
+    assert artifacts / "video_frames" / "a.mp4" / "manifest.json" in opened  # the watch sees what is read
+    # The table across videos (a row per video and class) is what its materialization shows, so it is read.
+    read_data = sorted(
+        str(path)
+        for path in opened
+        if path.suffix in (".mp4", ".parquet", ".pt") and path.name != "videos_mask_summary.parquet"
+    )
+    assert read_data == [], "an unchanged rerun read these"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import ray
-import s3fs
 from dagster_shared.serdes import serialize_value
 
 from maskassets.cli import update_all
@@ -27,25 +26,7 @@ from maskassets_tests.s3_server import (
     admin_client,
     credentials_under_policy,
     make_public_bucket,
-    s3_server,
 )
-
-AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch, tmp_path):
-    for name in AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # s3fs keeps one filesystem (and its endpoint and credentials) per set of arguments for the process.
-    s3fs.S3FileSystem.clear_instance_cache()
-    with s3_server() as endpoint:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        yield endpoint
-    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_a_checkpoint_in_a_public_bucket_is_read_without_credentials(s3_endpoint, checkpoint_path, tmp_path):

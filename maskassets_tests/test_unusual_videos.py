@@ -13,7 +13,7 @@ import pytest
 
 from maskassets.cli import STAGES, update_all
 from maskassets.frame_codec import decode_frame
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import FRAMES_TABLE
 from maskassets.sharded_tables import read_table
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore

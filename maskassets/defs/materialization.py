@@ -48,7 +48,9 @@ def materialize_or_reuse(
     outcomes = _check_outcomes(store, manifest, check, reused=reused)
     # What people look at first (previews, tables), then what the manifest records.
     metadata: dict[str, Any] = dict(describe(manifest)) if describe else {}
-    metadata.update({key: _metadata_value(value) for key, value in manifest.metadata.items() if key != _CHECKS})
+    metadata.update(
+        {key: _metadata_value(value) for key, value in manifest.metadata.items() if not key.startswith(INTERNAL)}
+    )
     metadata["reused"] = dg.MetadataValue.bool(reused)
     metadata["artifact_version"] = dg.MetadataValue.text(manifest.version)
     metadata["committed_at"] = dg.MetadataValue.text(manifest.created_at)
@@ -59,7 +61,9 @@ def materialize_or_reuse(
     )
 
 
-_CHECKS = "checks"
+#: Manifest metadata whose key starts with this is for the code, not shown in the UI.
+INTERNAL = "_"
+_CHECKS = "_checks"
 
 
 def _check_outcomes(

@@ -15,9 +15,9 @@ from maskassets.batch_mapping import ActorPoolSettings
 from maskassets.cluster import require_reachable_from_every_node
 from maskassets.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
 from maskassets.frame_codec import FrameFormat, FrameFormatName
+from maskassets.segment_encoding import EncoderSettings
 from maskassets.sharded_tables import ShardLayout
 from maskassets.sources import VideoFolder
-from maskassets.stages.output_webm import EncoderSettings
 from maskassets.stages.video_frames import DecodeSettings
 from maskassets.storage import ArtifactStore
 from maskassets.versions import fingerprint
@@ -180,6 +180,12 @@ class EncoderResource(dg.ConfigurableResource):
     codec: Literal["vp8", "vp9", "h264"] = "vp8"
     crf: int | None = Field(default=None, description="Unset: 10 for VP8/VP9 (4-63), 20 for H.264 (0-51).")
     bitrate: int = Field(default=4_000_000, ge=100_000)
+    segment_frames: int = Field(
+        default=600,
+        ge=1,
+        description="Frames per segment encoded in parallel (VP8/VP9; H.264 is encoded in one piece). Segments "
+        "start on a keyframe, so this is also the longest keyframe interval.",
+    )
 
     @model_validator(mode="after")
     def _crf_in_codec_range(self) -> EncoderResource:
@@ -192,11 +198,11 @@ class EncoderResource(dg.ConfigurableResource):
 
     def settings(self) -> EncoderSettings:
         crf = self.crf if self.crf is not None else _DEFAULT_CRF[self.codec]
-        return EncoderSettings(codec=self.codec, crf=crf, bitrate=self.bitrate)
+        segment_frames = None if self.codec == "h264" else self.segment_frames
+        return EncoderSettings(codec=self.codec, crf=crf, bitrate=self.bitrate, segment_frames=segment_frames)
 
     def results_fingerprint(self) -> str:
-        settings = self.settings()
-        return fingerprint(settings.codec, settings.crf, settings.bitrate)
+        return fingerprint(asdict(self.settings()))
 
 
 _CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}
@@ -304,7 +310,11 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             threshold=_env_number("THRESHOLD", 0.5, float),
             line_width=_env_number("LINE_WIDTH", 2),
         ),
-        "encoder": EncoderResource(codec=_env("CODEC", "vp8"), crf=_env_number("CRF", 0) if _env("CRF", "") else None),
+        "encoder": EncoderResource(
+            codec=_env("CODEC", "vp8"),
+            crf=_env_number("CRF", 0) if _env("CRF", "") else None,
+            segment_frames=_env_number("ENCODE_SEGMENT_FRAMES", 600),
+        ),
         "ray_cluster": RayClusterResource(
             address=ray_address or None,
             # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.

@@ -11,14 +11,12 @@ from maskassets.frame_annotator import FrameAnnotatorBatch
 from maskassets.frame_codec import FrameFormat
 from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.progress import ProgressLog
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.sharded_tables import ShardLayout, check_contiguous
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "annotated_frames"
 CODE_VERSION = "2"
-ANNOTATED_TABLE = "annotated"
 
 
 def annotate_frames(
@@ -44,7 +42,7 @@ def annotate_frames(
         target=ShardTarget(
             store=store,
             directory=staged.directory,
-            table=ANNOTATED_TABLE,
+            table=schema.ANNOTATED_TABLE,
             table_schema=schema.ANNOTATED_FRAMES_SCHEMA,
             layout=layout,
             rows_per_shard=rows_per_shard(frames, layout),
@@ -54,9 +52,9 @@ def annotate_frames(
         pool=pool,
         progress=progress,
     )
-    staged.add_table(ANNOTATED_TABLE, [shard.as_dict() for shard in mapped.shards])
+    staged.add_table(schema.ANNOTATED_TABLE, [shard.as_dict() for shard in mapped.shards])
     summary = {
-        "frame_count": check_contiguous(mapped.shards, table=ANNOTATED_TABLE),
+        "frame_count": check_contiguous(mapped.shards, table=schema.ANNOTATED_TABLE),
         "threshold": annotator.threshold,
         "stored_bytes": sum(shard.bytes for shard in mapped.shards),
         "ray_nodes": sorted(mapped.nodes),

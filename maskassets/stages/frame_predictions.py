@@ -15,14 +15,13 @@ from maskassets.batch_mapping import ActorPoolSettings, ShardTarget, map_frame_t
 from maskassets.detector_spec import DetectorSpec, Precision
 from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.progress import ProgressLog
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import FRAMES_TABLE
 from maskassets.sharded_tables import ShardLayout, check_contiguous, iter_table_batches, table_rows
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "frame_predictions"
 CODE_VERSION = "2"
-PREDICTIONS_TABLE = "predictions"
 #: Detections are small (100 boxes are about 2.5 KB): a few thousand frames make a shard of a few MB.
 _ROWS_PER_SHARD = 4096
 
@@ -55,7 +54,7 @@ def predict_frames(
         target=ShardTarget(
             store=store,
             directory=staged.directory,
-            table=PREDICTIONS_TABLE,
+            table=schema.PREDICTIONS_TABLE,
             table_schema=schema.FRAME_PREDICTIONS_SCHEMA,
             layout=layout,
             rows_per_shard=max(1, _ROWS_PER_SHARD // frame_stride),
@@ -72,8 +71,8 @@ def predict_frames(
         pool=pool,
         progress=progress,
     )
-    staged.add_table(PREDICTIONS_TABLE, [shard.as_dict() for shard in mapped.shards])
-    written = check_contiguous(mapped.shards, table=PREDICTIONS_TABLE)
+    staged.add_table(schema.PREDICTIONS_TABLE, [shard.as_dict() for shard in mapped.shards])
+    written = check_contiguous(mapped.shards, table=schema.PREDICTIONS_TABLE)
     elapsed = time.perf_counter() - started
     summary = {
         "frame_count": written,
@@ -117,7 +116,7 @@ def class_summary(store: ArtifactStore, predictions: Manifest) -> dict:
     """Per class: the stored detections and the frames with at least one."""
     detections: Counter[str] = Counter()
     frames_with: Counter[str] = Counter()
-    for batch in iter_table_batches(store, predictions, PREDICTIONS_TABLE, columns=[schema.CLASS_NAMES]):
+    for batch in iter_table_batches(store, predictions, schema.PREDICTIONS_TABLE, columns=[schema.CLASS_NAMES]):
         for names in batch.column(0).to_pylist():
             detections.update(names)
             frames_with.update(set(names))

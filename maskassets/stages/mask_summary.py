@@ -10,9 +10,8 @@ import pyarrow as pa
 
 from maskassets import schema
 from maskassets.parquet_io import ParquetTableWriter
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.sharded_tables import iter_table_batches, read_table
-from maskassets.stages.frame_predictions import PREDICTIONS_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.timeline_plot import timeline_png
 
@@ -21,6 +20,8 @@ CODE_VERSION = "1"
 SUMMARY_FILE = "summary.parquet"
 TIMELINE_FILE = "timeline.parquet"
 TIMELINE_PLOT_FILE = "timeline.png"
+#: Manifest metadata (not shown as such): the summary's rows, so that showing them reads no table.
+CLASS_ROWS = "_class_rows"
 
 
 def summarize_video(
@@ -50,8 +51,12 @@ def summarize_video(
             title=f"{predictions.partition}: detections scored above {threshold:g}",
         )
     )
-    staged.metadata.update({"frame_count": len(pts_seconds), "threshold": threshold})
+    staged.metadata.update({"frame_count": len(pts_seconds), "threshold": threshold, CLASS_ROWS: summary.to_pylist()})
     return summary
+
+
+def stored_class_summary(manifest: Manifest) -> pa.Table:
+    return pa.Table.from_pylist(manifest.metadata[CLASS_ROWS], schema=schema.MASK_SUMMARY_SCHEMA)
 
 
 def class_summary_table(object_classes: Sequence[str], counts: np.ndarray, pts_seconds: np.ndarray) -> pa.Table:

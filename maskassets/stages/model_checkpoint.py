@@ -10,6 +10,7 @@ import botocore.exceptions
 import smart_open
 from botocore import UNSIGNED
 from botocore.config import Config
+from upath import UPath
 
 from maskassets.detector_spec import DetectorSpec
 from maskassets.storage import Manifest, StagedArtifact
@@ -19,6 +20,8 @@ CODE_VERSION = "1"
 CHECKPOINT_FILE = "checkpoint.pt"
 #: Manifest metadata: the detector shape (architecture and class count) the stored file was proven to load into.
 LOADS_INTO = "loads_into"
+#: Manifest metadata: the source's change marker (checkpoint_marker) when the stored file was fetched.
+SOURCE_MARKER = "source_marker"
 _COPY_CHUNK_BYTES = 8 * 1024 * 1024
 
 
@@ -32,6 +35,23 @@ def download_checkpoint(uri: str, local_path: str) -> tuple[str, int]:
             sink.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def checkpoint_marker(uri: str) -> str | None:
+    """What changes when the file at ``uri`` is replaced, read without fetching it: ETag and size on S3, the
+    server's ETag or Last-Modified and size over HTTP, size and mtime locally. None when the source tells
+    nothing (the checkpoint is then fetched to be hashed)."""
+    try:
+        if uri.startswith("s3://"):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            head = _s3_client().head_object(Bucket=bucket, Key=key)
+            return f"etag:{head['ETag']}:{head['ContentLength']}"
+        path = UPath(uri)
+        info = path.fs.info(path.path)
+    except (OSError, ValueError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return None
+    version = info.get("ETag") or info.get("Last-Modified") or info.get("mtime")
+    return f"{version}:{info.get('size')}" if version is not None else None
 
 
 def verify_checkpoint(local_path: str, spec: DetectorSpec, *, name: str) -> None:
@@ -51,6 +71,18 @@ def detector_shape(spec: DetectorSpec) -> str:
 def already_proven(stored: Manifest | None, sha256: str, spec: DetectorSpec) -> bool:
     """Whether the stored checkpoint is this very file and was proven to load into ``spec``'s detector."""
     return stored is not None and stored.version == sha256 and stored.metadata.get(LOADS_INTO) == detector_shape(spec)
+
+
+def unchanged_at_source(stored: Manifest | None, uri: str, marker: str | None, spec: DetectorSpec) -> bool:
+    """Whether the stored checkpoint was fetched from ``uri`` when it had this very ``marker``, and proven to
+    load into ``spec``'s detector: then there is nothing to fetch."""
+    return (
+        stored is not None
+        and marker is not None
+        and stored.metadata.get("source_uri") == uri
+        and stored.metadata.get(SOURCE_MARKER) == marker
+        and already_proven(stored, stored.version, spec)
+    )
 
 
 def store_checkpoint(local_path: str, staged: StagedArtifact) -> None:

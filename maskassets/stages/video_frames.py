@@ -13,7 +13,8 @@ from maskassets.frame_codec import FrameFormat, decode_frame
 from maskassets.previews import contact_sheet, contact_sheet_indices, save_jpeg
 from maskassets.progress import ProgressLog
 from maskassets.ray_results import gather
-from maskassets.segment_decoding import FRAMES_TABLE, DecodedSegment, decode_segment, renumber_shards
+from maskassets.schema import FRAMES_TABLE
+from maskassets.segment_decoding import DecodedSegment, decode_segment, renumber_shards
 from maskassets.sharded_tables import Shard, ShardLayout, check_contiguous
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_tree
 from maskassets.video import (

@@ -14,7 +14,7 @@ from maskassets.defs.resources import (
     RayClusterResource,
     VideoFolderResource,
 )
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE
 from maskassets.stages import annotated_frames as stage
 from maskassets.stages import frame_predictions as predictions_stage
 from maskassets.stages import video_frames as frames_stage
@@ -67,7 +67,7 @@ def annotated_frames(
 
     def check(manifest: Manifest) -> dict[str, CheckOutcome]:
         matches = frames_match(
-            frame_indices(store, manifest, stage.ANNOTATED_TABLE),
+            frame_indices(store, manifest, ANNOTATED_TABLE),
             frame_indices(store, frames, FRAMES_TABLE),
             source_stage=frames_stage.STAGE,
         )

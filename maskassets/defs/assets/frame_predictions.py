@@ -9,7 +9,7 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import predictions_metadata
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.stages import frame_predictions as stage
 from maskassets.stages import model_checkpoint as checkpoint_stage
 from maskassets.stages import video_frames as frames_stage
@@ -63,14 +63,14 @@ def frame_predictions(
 
     def check(manifest: Manifest) -> dict[str, CheckOutcome]:
         matches = frames_match(
-            frame_indices(store, manifest, stage.PREDICTIONS_TABLE),
+            frame_indices(store, manifest, PREDICTIONS_TABLE),
             frame_indices(store, frames, FRAMES_TABLE),
             source_stage=frames_stage.STAGE,
         )
         valid = detections_are_valid(
             store,
             manifest,
-            stage.PREDICTIONS_TABLE,
+            PREDICTIONS_TABLE,
             width=frames.metadata["width"],
             height=frames.metadata["height"],
             class_names=detector.class_names,

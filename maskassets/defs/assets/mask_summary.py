@@ -7,7 +7,6 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import stored_image, summary_table
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, DrawingResource
-from maskassets.parquet_io import read_parquet_table
 from maskassets.stages import frame_predictions as predictions_stage
 from maskassets.stages import mask_summary as stage
 from maskassets.stages import video_frames as frames_stage
@@ -53,7 +52,7 @@ def mask_summary(
         )
 
     def describe(manifest: Manifest) -> dict:
-        summary = read_parquet_table(store, store.artifact_path(manifest, stage.SUMMARY_FILE))
+        summary = stage.stored_class_summary(manifest)
         timeline = stored_image(store, manifest, stage.TIMELINE_PLOT_FILE, alt="timeline")
         return {"per_class": summary_table(summary)} | timeline
 

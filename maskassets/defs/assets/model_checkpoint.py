@@ -24,18 +24,37 @@ def model_checkpoint(
     context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
 ) -> dg.MaterializeResult:
     uri, spec, store = detector.checkpoint_uri, detector.spec(), artifacts.store()
+    stored = store.read_manifest(stage.STAGE)
+    marker = stage.checkpoint_marker(uri)
     with tempfile.TemporaryDirectory(prefix="maskassets-checkpoint-") as scratch:
         local_path = os.path.join(scratch, stage.CHECKPOINT_FILE)
-        sha256, size = stage.download_checkpoint(uri, local_path)
-        if stage.already_proven(store.read_manifest(stage.STAGE), sha256, spec):
-            context.log.info(f"{uri} is the stored checkpoint, proven to load into {stage.detector_shape(spec)}")
+
+        def fetch() -> tuple[str, int]:
+            sha256, size = stage.download_checkpoint(uri, local_path)
+            if stage.already_proven(stored, sha256, spec):
+                context.log.info(f"{uri} is the stored checkpoint, proven to load into {stage.detector_shape(spec)}")
+            else:
+                stage.verify_checkpoint(local_path, spec, name=uri)
+            return sha256, size
+
+        if stage.unchanged_at_source(stored, uri, marker, spec):
+            context.log.info(f"{uri} is unchanged since it was stored ({marker}); not fetched")
+            fetched, version = None, stored.version
         else:
-            stage.verify_checkpoint(local_path, spec, name=uri)
+            fetched = fetch()
+            version = fetched[0]
 
         def build(staged):
+            sha256, size = fetched or fetch()
             stage.store_checkpoint(local_path, staged)
             staged.metadata.update(
-                {"source_uri": uri, "sha256": sha256, "bytes": size, stage.LOADS_INTO: stage.detector_shape(spec)}
+                {
+                    "source_uri": uri,
+                    stage.SOURCE_MARKER: marker,
+                    "sha256": sha256,
+                    "bytes": size,
+                    stage.LOADS_INTO: stage.detector_shape(spec),
+                }
             )
 
-        return materialize_or_reuse(context, store, stage=stage.STAGE, version=sha256, build=build)
+        return materialize_or_reuse(context, store, stage=stage.STAGE, version=version, build=build)

@@ -8,9 +8,8 @@ from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_specs
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import output_metadata, stored_image
-from maskassets.defs.resources import ArtifactStoreResource, EncoderResource
-from maskassets.schema import PTS_SECONDS
-from maskassets.segment_decoding import FRAMES_TABLE
+from maskassets.defs.resources import ArtifactStoreResource, EncoderResource, RayClusterResource
+from maskassets.schema import FRAMES_TABLE, PTS_SECONDS
 from maskassets.sharded_tables import read_table
 from maskassets.stages import annotated_frames as annotated_stage
 from maskassets.stages import output_webm as stage
@@ -24,18 +23,22 @@ from maskassets.versions import fingerprint
     partitions_def=video_partitions,
     deps=[video_frames, annotated_frames],
     group_name=GROUP,
-    kinds={"pyav", "webm"},
+    kinds={"ray", "pyav", "webm"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
     check_specs=check_specs(stage.STAGE, PLAYS_LIKE_SOURCE, blocking=False),
     description=(
         "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
-        "an MP4 with its index first (faststart); at the source's frame rate and timestamps, encoded while "
-        "streaming the annotated frames in order. Its metadata shows the middle frame as a poster."
+        "an MP4 with its index first (faststart); at the source's frame rate and timestamps. Segments of frames "
+        "are encoded by parallel Ray tasks and joined without re-encoding. Its metadata shows the middle frame as "
+        "a poster."
     ),
 )
 def output_webm(
-    context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, encoder: EncoderResource
+    context: dg.AssetExecutionContext,
+    artifacts: ArtifactStoreResource,
+    encoder: EncoderResource,
+    ray_cluster: RayClusterResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     annotated = store.require_manifest(annotated_stage.STAGE, context.partition_key)
@@ -44,6 +47,7 @@ def output_webm(
     version = fingerprint(stage.STAGE, stage.CODE_VERSION, annotated.version, encoder.results_fingerprint())
 
     def build(staged):
+        ray_cluster.ensure_connected(context, artifacts=artifacts)
         stage.encode_video(store, annotated=annotated, encoder=settings, staged=staged, log=context.log.info)
 
     def describe(manifest: Manifest) -> dict:

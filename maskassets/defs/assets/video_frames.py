@@ -8,11 +8,14 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
-from maskassets.segment_decoding import FRAMES_TABLE
-from maskassets.sources import content_fingerprint
+from maskassets.schema import FRAMES_TABLE
+from maskassets.sources import fingerprint_source
 from maskassets.stages import video_frames as stage
 from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
+
+#: Manifest metadata: the source's content fingerprint and the change marker it was taken under.
+SOURCE_FINGERPRINT = "source_fingerprint"
 
 
 @dg.asset(
@@ -40,13 +43,14 @@ def video_frames(
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     source = videos.folder().resolve(context.partition_key)
-    version = fingerprint(
-        stage.STAGE, stage.CODE_VERSION, content_fingerprint(source.path), videos.frames_fingerprint()
-    )
+    stored = store.read_manifest(stage.STAGE, context.partition_key)
+    source_fingerprint = fingerprint_source(source.path, stored.metadata.get(SOURCE_FINGERPRINT) if stored else None)
+    version = fingerprint(stage.STAGE, stage.CODE_VERSION, source_fingerprint.content, videos.frames_fingerprint())
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts, videos=videos)
         staged.metadata["source_uri"] = source.uri
+        staged.metadata[SOURCE_FINGERPRINT] = source_fingerprint.as_dict()
         settings = videos.decode_settings(artifacts.layout())
         stage.extract_frames(store, source.path, staged, settings=settings, log=context.log.info)
 

@@ -1,0 +1,128 @@
+"""The Ray tasks that encode the annotated frames in parallel segments and join them into one video without
+re-encoding: each segment starts with a keyframe, so its packets follow the previous segment's as they are."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import av
+import ray
+from upath import UPath
+
+from maskassets import schema
+from maskassets.frame_codec import decode_frame
+from maskassets.previews import encode_jpeg
+from maskassets.sharded_tables import iter_table_batches
+from maskassets.storage import ArtifactStore, Manifest
+from maskassets.video import OUTPUT_FORMATS, OutputCodec, VideoWriter, stream_timing
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    codec: OutputCodec = "vp8"
+    crf: int = 10
+    bitrate: int = 4_000_000
+    #: Frames per parallel segment; None encodes the whole video in one (H.264's B-frames need that: their
+    #: decode times would run back across a segment boundary).
+    segment_frames: int | None = 600
+
+    @property
+    def file_name(self) -> str:
+        return f"annotated.{OUTPUT_FORMATS[self.codec].extension}"
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    first_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True)
+class EncodedSegment:
+    path: UPath
+    frames: int
+    last_pts_seconds: float
+    node_id: str
+    poster_jpeg: bytes | None
+
+
+@dataclass(frozen=True)
+class JoinedVideo:
+    bytes: int
+    packets: int
+    decoded_frames: int
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def encode_segment(
+    store: ArtifactStore,
+    annotated: Manifest,
+    frames: FrameRange,
+    target: UPath,
+    *,
+    encoder: EncoderSettings,
+    width: int,
+    height: int,
+    fps: float,
+    poster_index: int,
+) -> EncodedSegment:
+    """Encode frames ``first_frame``..``end_frame - 1`` of the annotated table into ``target``."""
+    poster = None
+    last_pts = 0.0
+    # The muxers seek back to write their index, which S3 objects cannot do: encode locally, then upload.
+    with tempfile.TemporaryDirectory(prefix="maskassets-segment-") as scratch:
+        local_path = os.path.join(scratch, target.name)
+        with VideoWriter(
+            local_path,
+            width=width,
+            height=height,
+            fps=fps,
+            codec=encoder.codec,
+            crf=encoder.crf,
+            bitrate=encoder.bitrate,
+        ) as writer:
+            for batch in iter_table_batches(
+                store, annotated, schema.ANNOTATED_TABLE, first_frame=frames.first_frame, end_frame=frames.end_frame
+            ):
+                columns = batch.to_pydict()
+                for index, image, pts_seconds in zip(
+                    columns[schema.FRAME_INDEX], columns[schema.IMAGE], columns[schema.PTS_SECONDS], strict=True
+                ):
+                    rgb = decode_frame(image)
+                    writer.write(rgb, pts_seconds)
+                    if index == poster_index:
+                        poster = encode_jpeg(rgb)
+                    last_pts = pts_seconds
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.fs.put_file(local_path, target.path)
+    return EncodedSegment(target, writer.frames_written, last_pts, ray.get_runtime_context().get_node_id(), poster)
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def join_segments(segments: list[UPath], target: UPath, *, file_name: str, container_format: str) -> JoinedVideo:
+    """Copy the segments' packets, in order, into one file at ``target``, then decode it end to end once,
+    proving a player can."""
+    packets = 0
+    with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
+        local_path = os.path.join(scratch, file_name)
+        options = OUTPUT_FORMATS_BY_CONTAINER[container_format]
+        with av.open(local_path, mode="w", format=container_format, options=options) as output:
+            stream = None
+            for segment in segments:
+                with segment.open("rb") as source, av.open(source) as container:
+                    video = container.streams.video[0]
+                    stream = stream or output.add_stream_from_template(video)
+                    for packet in container.demux(video):
+                        if packet.dts is None:
+                            continue
+                        packet.stream = stream
+                        output.mux(packet)
+                        packets += 1
+        decoded = stream_timing(UPath(local_path), decode=True)
+        target.fs.put_file(local_path, target.path)
+    return JoinedVideo(bytes=target.fs.size(target.path), packets=packets, decoded_frames=decoded.frame_count)
+
+
+OUTPUT_FORMATS_BY_CONTAINER = {output.container: output.container_options for output in OUTPUT_FORMATS.values()}
