@@ -90,8 +90,8 @@ def map_frame_table(
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     mapped = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS).map_batches(
-        NodeTagged,
-        fn_constructor_kwargs={"batch_class": batch_class, "constructor_kwargs": constructor_kwargs},
+        node_tagged(batch_class),
+        fn_constructor_kwargs=constructor_kwargs,
         batch_size=pool.resolved_batch_size(),
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
@@ -114,16 +114,17 @@ def map_frame_table(
     return result
 
 
-class NodeTagged:
-    """Runs ``batch_class`` and tags its output rows with the Ray node that ran it, for the stage's metadata."""
+def node_tagged(batch_class: type) -> type:
+    """``batch_class`` under its own name (the one Ray gives its actors), with its output rows tagged with the
+    Ray node that ran it, for the stage's metadata."""
+    return type(batch_class.__name__, (_NodeTagging, batch_class), {})
 
-    def __init__(self, *, batch_class: type, constructor_kwargs: dict[str, Any]) -> None:
-        self.inner = batch_class(**constructor_kwargs)
-        self.node_id = ray.get_runtime_context().get_node_id()
 
+class _NodeTagging:
     def __call__(self, batch: dict[str, Any]) -> pa.Table:
-        rows = self.inner(batch)
-        return rows.append_column(_NODES, pa.array([self.node_id] * rows.num_rows, pa.string()))
+        rows = super().__call__(batch)
+        node_id = ray.get_runtime_context().get_node_id()
+        return rows.append_column(_NODES, pa.array([node_id] * rows.num_rows, pa.string()))
 
 
 @dataclass

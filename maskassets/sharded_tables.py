@@ -9,6 +9,7 @@ unit is about the same size at 176x144 and at 1080p.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 
 import pyarrow as pa
@@ -146,16 +147,20 @@ class _OpenShard:
         self._writer = pq.ParquetWriter(self._stream, table_schema, compression="zstd")
         self.first_frame: int | None = None
         self.row_group_rows: list[int] = []
+        self._last_group_bytes = 0
 
     def fits(self, group_bytes: int, max_bytes: int) -> bool:
         footer = _FOOTER_BYTES + _FOOTER_BYTES_PER_ROW_GROUP * (len(self.row_group_rows) + 1)
-        return self._stream.tell() + group_bytes + footer <= max_bytes
+        # The writer may still hold the last row group's pages (it flushes them when the next group or the
+        # footer starts): count them as not yet in the stream.
+        return self._stream.tell() + self._last_group_bytes + group_bytes + footer <= max_bytes
 
     def write(self, group: pa.Table) -> None:
         if self.first_frame is None:
             self.first_frame = int(group.column(schema.FRAME_INDEX)[0].as_py())
         self._writer.write_table(group, row_group_size=group.num_rows)
         self.row_group_rows.append(group.num_rows)
+        self._last_group_bytes = group.nbytes
 
     def close(self) -> Shard:
         self._writer.close()
@@ -170,6 +175,9 @@ class _OpenShard:
         )
 
     def abandon(self) -> None:
+        """Close a file given up half-way (its folder is never committed) without a footer's worth of noise."""
+        with suppress(OSError, ValueError):
+            self._writer.close()
         self._stream.close()
 
 

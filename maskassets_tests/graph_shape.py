@@ -5,8 +5,8 @@ EXPECTED_PARENTS = {
     "model_checkpoint": [],
     "video_frames": ["source_video"],
     "frame_predictions": ["model_checkpoint", "video_frames"],
-    "annotated_frames": ["frame_predictions"],
-    "output_webm": ["annotated_frames"],
+    "annotated_frames": ["frame_predictions", "video_frames"],
+    "output_webm": ["annotated_frames", "video_frames"],
     "mask_summary": ["frame_predictions", "video_frames"],
     "videos_mask_summary": ["mask_summary"],
 }

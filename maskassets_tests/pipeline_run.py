@@ -9,6 +9,7 @@ from maskassets.definitions import build_definitions
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
 from maskassets.defs.sensors import new_videos_sensor
+from maskassets.parquet_io import read_parquet_table
 from maskassets.sharded_tables import read_table
 from maskassets.storage import ArtifactStore
 
@@ -29,7 +30,14 @@ def reused_by_stage(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
 
 
 def stored_table(store: ArtifactStore, stage: str, partition: str, table: str) -> pa.Table:
+    """A whole frame table (all its shards, in frame order)."""
     return read_table(store, store.require_manifest(stage, partition), table)
+
+
+def stored_parquet(store: ArtifactStore, stage: str, partition: str | None, file_name: str) -> pa.Table:
+    """One parquet file of an artifact (the summaries)."""
+    manifest = store.require_manifest(stage, partition)
+    return read_parquet_table(store, store.artifact_path(manifest, file_name))
 
 
 def sensor_tick(instance: dg.DagsterInstance, folder: str, cursor: str | None) -> dg.SensorResult:

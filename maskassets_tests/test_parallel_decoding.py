@@ -93,3 +93,19 @@ def test_a_damaged_video_counts_each_lost_packet_once_across_segments(tmp_path, 
     assert (summary.packets_lost, summary.frames_concealed) == (3, sequential_losses.frames_concealed)
     assert sequential_losses.packets_lost == 3
     assert summary.frame_count == len(sequential) < 40
+
+
+def test_default_jpeg_frames_stay_close_to_the_decoded_source(tmp_path, local_ray):
+    source = UPath(str(CLIPS["real_bikes.mp4"](tmp_path / "bikes.mp4")))
+    sequential = list(iter_frames(source))
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    with store.commit("video_frames", "bikes.mp4", version="v1") as staged:
+        summary = extract_frames(store, source, staged)
+    stored = read_table(store, store.require_manifest("video_frames", "bikes.mp4"), FRAMES_TABLE)
+
+    assert summary.frame_format == "JPEG quality 95"
+    raw_bytes = sum(frame.rgb.nbytes for frame in sequential)
+    assert summary.stored_bytes < raw_bytes / 5
+    for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
+        error = np.mean((decode_frame(image).astype(float) - frame.rgb.astype(float)) ** 2)
+        assert 10 * np.log10(255**2 / error) > 38, f"frame {frame.index}"

@@ -18,7 +18,7 @@ from maskassets.schema import PREDICTIONS_TABLE
 from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
 from maskassets.stages.videos_mask_summary import TABLE_FILE
 from maskassets_tests.commands import command_line, run_command
-from maskassets_tests.pipeline_run import stored_table
+from maskassets_tests.pipeline_run import stored_parquet, stored_table
 from maskassets_tests.published import CLIPS
 
 THRESHOLD = 0.5  # the drawing threshold the published videos use (the default)
@@ -83,9 +83,9 @@ def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
     store = published_videos.store
     predictions = stored_table(store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE).to_pylist()
     summary = {
-        row[schema.CLASS_NAME]: row for row in stored_table(store, "mask_summary", "a.mp4", SUMMARY_FILE).to_pylist()
+        row[schema.CLASS_NAME]: row for row in stored_parquet(store, "mask_summary", "a.mp4", SUMMARY_FILE).to_pylist()
     }
-    timeline = stored_table(store, "mask_summary", "a.mp4", TIMELINE_FILE).to_pylist()
+    timeline = stored_parquet(store, "mask_summary", "a.mp4", TIMELINE_FILE).to_pylist()
 
     for name in DEFAULT_CLASS_NAMES[1:]:
         per_frame = [
@@ -114,12 +114,12 @@ def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
 
 def test_the_cross_video_table_holds_every_video_and_class(published_videos):
     store = published_videos.store
-    combined = stored_table(store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
+    combined = stored_parquet(store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
     assert [(row[schema.VIDEO], row[schema.CLASS_NAME]) for row in combined] == [
         (video, name) for video in sorted(CLIPS) for name in DEFAULT_CLASS_NAMES[1:]
     ]
     for video in CLIPS:
-        own = stored_table(store, "mask_summary", video, SUMMARY_FILE).to_pylist()
+        own = stored_parquet(store, "mask_summary", video, SUMMARY_FILE).to_pylist()
         assert [{**row, schema.VIDEO: video} for row in own] == [row for row in combined if row[schema.VIDEO] == video]
     metadata = _latest_metadata(published_videos, "videos_mask_summary", None)
     assert metadata["dagster/row_count"].value == 2 * 3
@@ -156,7 +156,7 @@ def test_long_steps_log_frames_done_rate_and_time_left(published_videos):
 
 def test_maskassets_summary_prints_the_table_across_videos(published_videos, tmp_path):
     printed = run_command(["maskassets", "summary"], **published_videos.env).stdout.splitlines()
-    combined = stored_table(published_videos.store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
+    combined = stored_parquet(published_videos.store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
     assert printed[0].split() == ["video", "class", "frames", "share", "first", "seen", "(s)", "last", "seen", "(s)"]
     assert [line.split()[:4] for line in printed[1:]] == [
         [

@@ -39,6 +39,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}.items():
             patch.setenv(name, value)
+        # Lossless frames, so that what the drawing changes (and leaves alone) is checked pixel for pixel.
+        patch.setenv("MASKASSETS_FRAME_FORMAT", "png")
         (root / "home").mkdir()
         with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
             results = register_and_run(instance, KEYS)

@@ -8,18 +8,26 @@ import threading
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 import ray
 from dagster_shared.serdes import serialize_value
+from upath import UPath
 
+from maskassets import schema
 from maskassets.cli import update_all
+from maskassets.frame_codec import FrameFormat, decode_frame
+from maskassets.schema import FRAMES_TABLE
+from maskassets.sharded_tables import read_table
 from maskassets.sources import VideoFolder
 from maskassets.stages.model_checkpoint import download_checkpoint
 from maskassets.stages.output_webm import WEBM_FILE
+from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
 from maskassets.storage_errors import StorageAccessError
+from maskassets.video import iter_frames
 from maskassets_tests.loopback import free_port
-from maskassets_tests.media import decode_rgb_frames, make_clip
+from maskassets_tests.media import OPEN_GOP_H264, decode_rgb_frames, ffmpeg_test_pattern, make_clip
 from maskassets_tests.pipeline_run import register_and_run
 from maskassets_tests.s3_server import (
     FAKE_CREDENTIALS,
@@ -157,3 +165,28 @@ def test_a_video_the_credentials_may_not_read_fails_alone(s3_endpoint, pipeline_
     assert failure.startswith("video_frames: The video s3://media/incoming/forbidden.mp4 refused access"), failure
     assert "standard AWS chain" in failure
     assert credentials["AWS_SECRET_ACCESS_KEY"] not in failure
+
+
+def test_segments_of_a_video_on_s3_decode_like_the_local_file(s3_endpoint, tmp_path, monkeypatch):
+    """Each segment task opens the object and seeks in it: S3 range reads, not a download of the whole file."""
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    client = admin_client(s3_endpoint)
+    client.create_bucket(Bucket="media")
+    clip = ffmpeg_test_pattern(tmp_path / "open_gop.mp4", encoder_args=OPEN_GOP_H264)
+    client.upload_file(str(clip), "media", "incoming/open_gop.mp4")
+    sequential = list(iter_frames(UPath(str(clip))))
+    # Ray workers take the environment of the Ray they belong to: start one that has the S3 settings.
+    ray.shutdown()
+    try:
+        store = ArtifactStore("s3://media/artifacts")
+        with store.commit("video_frames", "open_gop.mp4", version="v1") as staged:
+            settings = DecodeSettings(frame_format=FrameFormat("png"), min_segment_frames=12)
+            summary = extract_frames(store, UPath("s3://media/incoming/open_gop.mp4"), staged, settings=settings)
+        stored = read_table(store, store.require_manifest("video_frames", "open_gop.mp4"), FRAMES_TABLE)
+    finally:
+        ray.shutdown()
+    assert summary.segments == 9
+    assert stored[schema.PTS_SECONDS].to_pylist() == [frame.pts_seconds for frame in sequential]
+    for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
+        np.testing.assert_array_equal(decode_frame(image), frame.rgb)

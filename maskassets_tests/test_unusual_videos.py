@@ -64,4 +64,5 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
     assert stored.metadata["rotation"] == 90
     assert (stored.metadata["width"], stored.metadata["height"]) == (96, 128)
     first_frame = decode_frame(read_table(store, stored, FRAMES_TABLE)["image"][0].as_py())
-    assert np.abs(first_frame.astype(int) - _upright_first_frame(portrait)).mean() < 1.0
+    # Stored as JPEG: a few levels off, where a frame turned the wrong way would be off by tens.
+    assert np.abs(first_frame.astype(int) - _upright_first_frame(portrait)).mean() < 3.0

@@ -38,7 +38,8 @@ def model_checkpoint(
             return sha256, size
 
         if stage.unchanged_at_source(stored, uri, marker, spec):
-            context.log.info(f"{uri} is unchanged since it was stored ({marker}); not fetched")
+            shape = stage.detector_shape(spec)
+            context.log.info(f"{uri} is unchanged since it was stored ({marker}), proven to load into {shape}")
             fetched, version = None, stored.version
         else:
             fetched = fetch()

