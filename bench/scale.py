@@ -131,7 +131,9 @@ def checkout(ref: str, scratch: Path) -> Path:
     return tree
 
 
-def run_update(code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpus: int, min_size: int) -> dict:
+def run_update(
+    code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpus: int, min_size: int, detections: int
+) -> dict:
     videos = work / "videos"
     videos.mkdir(parents=True)
     os.link(clip, videos / clip.name)
@@ -145,6 +147,7 @@ def run_update(code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpu
         "MASKASSETS_MIN_SIZE": str(min_size),
         "MASKASSETS_MAX_SIZE": str(min_size),
         "MASKASSETS_RAY_NUM_CPUS": str(cpus),
+        "MASKASSETS_DETECTIONS_PER_IMAGE": str(detections),
     }
     (work / "home").mkdir()
     command = [PYTHON, "-m", "maskassets.cli", "update"]
@@ -175,8 +178,8 @@ def run_update(code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpu
 
 def _step_windows(home: Path) -> dict[str, tuple[float, float]]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(job_name="video_pipeline"))
-        first = min(runs, key=lambda run: run.start_time or 0)
+        # Newest first: the last is the full run, before the unchanged rerun.
+        first = instance.get_runs(filters=dg.RunsFilter(job_name="video_pipeline"))[-1]
         return {
             stats.step_key: (stats.start_time, stats.end_time)
             for stats in instance.get_run_step_stats(first.run_id)
@@ -206,7 +209,8 @@ def print_table(runs: list[Run]) -> None:
             line += f" {run.stage_seconds.get(stage, 0):>11.1f} {run.cpu_ms_per_frame(stage):>10.1f}"
         non_model = sum(run.cpu_ms_per_frame(stage) for stage in NON_MODEL_STAGES)
         ratio = sum(run.stored_bytes.values()) / run.source_bytes
-        line += f" {non_model:>18.1f} {ratio:>13.2f} {run.peak_rss_driver / 2**20:>9.0f}M {run.peak_rss_other_process / 2**20:>8.0f}M"
+        line += f" {non_model:>18.1f} {ratio:>13.2f}"
+        line += f" {run.peak_rss_driver / 2**20:>9.0f}M {run.peak_rss_other_process / 2**20:>8.0f}M"
         print(line)
 
 
@@ -243,6 +247,9 @@ def main() -> None:
     parser.add_argument("--baseline", default="f1ee067", help="git ref of the code to compare against")
     parser.add_argument("--resolutions", type=int, nargs="+", default=[720, 1080])
     parser.add_argument("--min-size", type=int, default=64, help="the detector's resize bound (small: cheap)")
+    parser.add_argument(
+        "--detections", type=int, default=8, help="boxes per frame (a random R50 scores each 1.0: all are drawn)"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
@@ -256,7 +263,9 @@ def main() -> None:
             for cpus in (2, 1) if clip_name.endswith("x1") else (2,):
                 for code, root in codes.items():
                     work = scratch / "runs" / f"{code}-{clip_name}-{cpus}".replace(" ", "_")
-                    measured = run_update(root, clip, checkpoint, work, cpus=cpus, min_size=args.min_size)
+                    measured = run_update(
+                        root, clip, checkpoint, work, cpus=cpus, min_size=args.min_size, detections=args.detections
+                    )
                     frames = json.loads((work / "artifacts/video_frames" / clip.name / "manifest.json").read_text())
                     run = Run(
                         code=code,
