@@ -44,22 +44,25 @@ def two_node_cluster(s3_endpoint, pipeline_env, monkeypatch) -> Iterator[str]:
     address = f"127.0.0.1:{free_port()}"
     common = ["--num-cpus=1", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
     # Ray's socket paths must stay under ~107 bytes, which pytest's tmp_path can exceed.
+    temp_dirs = [tempfile.mkdtemp(prefix=f"ray-{role}-", dir="/tmp") for role in ("head", "node")]
     _ray(
         "start",
         "--head",
         f"--port={address.split(':')[1]}",
         "--include-dashboard=false",
-        f"--temp-dir={tempfile.mkdtemp(prefix='ray-head-', dir='/tmp')}",
+        f"--temp-dir={temp_dirs[0]}",
         *common,
     )
     try:
-        _ray("start", f"--address={address}", f"--temp-dir={tempfile.mkdtemp(prefix='ray-node-', dir='/tmp')}", *common)
+        _ray("start", f"--address={address}", f"--temp-dir={temp_dirs[1]}", *common)
         monkeypatch.setenv("MASKASSETS_RAY_ADDRESS", address)
         monkeypatch.delenv("MASKASSETS_RAY_NUM_CPUS", raising=False)
         yield address
     finally:
         ray.shutdown()
         _ray("stop", "--force")
+        for temp_dir in temp_dirs:
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def test_every_parallel_stage_runs_on_both_nodes_with_s3_artifacts(
