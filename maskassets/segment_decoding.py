@@ -25,7 +25,6 @@ _FRAMES_PER_CHUNK = 16
 class DecodedSegment:
     """What one segment task wrote and saw."""
 
-    segment: Segment
     shards: list[dict]
     frames: int
     losses: DecodeLosses
@@ -67,7 +66,6 @@ def decode_segment(
             )
             written += len(chunk)
     return DecodedSegment(
-        segment=segment,
         shards=[shard.as_dict() for shard in writer.shards],
         frames=written,
         losses=losses,

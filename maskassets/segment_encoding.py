@@ -16,7 +16,7 @@ from maskassets.frame_codec import decode_frame
 from maskassets.previews import encode_jpeg
 from maskassets.sharded_tables import iter_table_batches
 from maskassets.storage import ArtifactStore, Manifest
-from maskassets.video import OUTPUT_FORMATS, OutputCodec, VideoWriter, stream_timing
+from maskassets.video import OUTPUT_FORMATS, OutputCodec, OutputFormat, VideoWriter, stream_timing
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,14 @@ def encode_segment(
 
 
 @ray.remote(num_cpus=1, max_retries=3)
-def join_segments(segments: list[UPath], target: UPath, *, file_name: str, container_format: str) -> JoinedVideo:
+def join_segments(segments: list[UPath], target: UPath, *, output_format: OutputFormat) -> JoinedVideo:
     """Copy the segments' packets, in order, into one file at ``target``, then decode it end to end once,
     proving a player can."""
     packets = 0
     with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
-        local_path = os.path.join(scratch, file_name)
-        options = OUTPUT_FORMATS_BY_CONTAINER[container_format]
-        with av.open(local_path, mode="w", format=container_format, options=options) as output:
+        local_path = os.path.join(scratch, target.name)
+        container, options = output_format.container, output_format.container_options
+        with av.open(local_path, mode="w", format=container, options=options) as output:
             stream = None
             for segment in segments:
                 with segment.open("rb") as source, av.open(source) as container:
@@ -123,6 +123,3 @@ def join_segments(segments: list[UPath], target: UPath, *, file_name: str, conta
         decoded = stream_timing(UPath(local_path), decode=True)
         target.fs.put_file(local_path, target.path)
     return JoinedVideo(bytes=target.fs.size(target.path), packets=packets, decoded_frames=decoded.frame_count)
-
-
-OUTPUT_FORMATS_BY_CONTAINER = {output.container: output.container_options for output in OUTPUT_FORMATS.values()}

@@ -55,8 +55,7 @@ def encode_video(
             join_segments.remote(
                 [segment.path for segment in encoded],
                 target,
-                file_name=encoder.file_name,
-                container_format=output.container,
+                output_format=output,
             )
         ]
     )[0]
