@@ -34,6 +34,9 @@ class ActorPoolSettings:
     pool_size: int = 0
     cpus_per_actor: float = 1.0
     gpus_per_actor: float | None = None
+    #: With ``pool_size`` unset, an actor starts only for at least this many batches: starting one (a Python
+    #: process, its imports, the model's weights) costs seconds that a short video's few batches do not repay.
+    min_batches_per_actor: int = 1
 
     def resolved_gpus_per_actor(self) -> float:
         """``gpus_per_actor``, or when unset one GPU per actor if the cluster has any, else none."""
@@ -46,15 +49,19 @@ class ActorPoolSettings:
             return self.batch_size
         return 4 if self.resolved_gpus_per_actor() > 0 else 1
 
-    def resolved_pool_size(self) -> int:
-        """``pool_size``, or when 0 as many actors as the cluster's CPUs (or GPUs, when actors use GPUs) hold."""
+    def resolved_pool_size(self, rows: int) -> int:
+        """``pool_size``, or when 0 as many actors as the cluster's CPUs (or GPUs, when actors use GPUs) hold,
+        but no more than give each ``min_batches_per_actor`` of the ``rows``' batches."""
         if self.pool_size > 0:
             return self.pool_size
         resources = ray.cluster_resources()
         gpus_per_actor = self.resolved_gpus_per_actor()
         if gpus_per_actor > 0:
-            return max(1, int(resources.get("GPU", 0) // gpus_per_actor))
-        return max(1, int(resources.get("CPU", 1) // self.cpus_per_actor))
+            capacity = int(resources.get("GPU", 0) // gpus_per_actor)
+        else:
+            capacity = int(resources.get("CPU", 1) // self.cpus_per_actor)
+        batches = -(-rows // self.resolved_batch_size())
+        return max(1, min(capacity, batches // self.min_batches_per_actor))
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,13 @@ def map_frame_table(
     """
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
+    actors = pool.resolved_pool_size(source.row_count())
     mapped = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS).map_batches(
         node_tagged(batch_class),
         fn_constructor_kwargs=constructor_kwargs,
         batch_size=pool.resolved_batch_size(),
         batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=pool.resolved_pool_size()),
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=pool.cpus_per_actor,
         num_gpus=pool.resolved_gpus_per_actor(),
     )
@@ -105,7 +113,7 @@ def map_frame_table(
         batch_format="pyarrow",
         num_cpus=_LIGHT_TASK_CPUS,
     )
-    result = MappedTable()
+    result = MappedTable(actors=actors)
     for records in written.iter_batches(batch_size=None, batch_format="pyarrow"):
         for record in records.to_pylist():
             result.nodes.update(record.pop(_NODES))
@@ -129,6 +137,7 @@ class _NodeTagging:
 
 @dataclass
 class MappedTable:
+    actors: int
     shards: list[Shard] = field(default_factory=list)
     #: The Ray nodes whose workers mapped the rows or wrote the shards.
     nodes: set[str] = field(default_factory=set)

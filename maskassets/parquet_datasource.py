@@ -54,6 +54,10 @@ class FrameTableDatasource(Datasource):
             for group, (first, rows) in enumerate(_group_spans(shard.first_frame, shard.row_group_rows))
         ]
 
+    def row_count(self) -> int:
+        """How many rows the read tasks yield in all."""
+        return sum(self._rows_read(group) for group in self.row_groups)
+
     def estimate_inmemory_data_size(self) -> int:
         return sum(group.approximate_bytes for group in self.row_groups)
 
@@ -63,7 +67,7 @@ class FrameTableDatasource(Datasource):
             ReadTask(
                 lambda chunk=chunk: self._read(chunk),
                 BlockMetadata(
-                    num_rows=sum(-(-group.rows // self.every_nth) for group in chunk),
+                    num_rows=sum(self._rows_read(group) for group in chunk),
                     size_bytes=sum(group.approximate_bytes for group in chunk),
                     exec_stats=None,
                     input_files=tuple(sorted({group.file for group in chunk})),
@@ -73,6 +77,9 @@ class FrameTableDatasource(Datasource):
             for chunk in _contiguous(self.row_groups, task_count)
             if chunk
         ]
+
+    def _rows_read(self, group: _RowGroup) -> int:
+        return -(-group.rows // self.every_nth)
 
     def _read(self, row_groups: list[_RowGroup]) -> Iterator[pa.Table]:
         for group in row_groups:

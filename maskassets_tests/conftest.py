@@ -10,6 +10,7 @@ os.environ["RAY_AUTH_MODE"] = "disabled"
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+import ray  # noqa: E402
 import s3fs  # noqa: E402
 
 from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
@@ -38,6 +39,13 @@ def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.Monk
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def local_ray() -> None:
+    """A local Ray for tests that start Ray work outside a Dagster run (a run connects on its own)."""
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 import skvideo
 from upath import UPath
 
@@ -53,13 +52,6 @@ CLIPS: dict[str, Callable[[Path], Path]] = {
     "damaged.mp4": lambda path: damage_packets(make_clip(path, frames=40, keyframe_interval=8), range(13, 16)),
     "single_frame.mp4": lambda path: make_clip(path, frames=1),
 }
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield
 
 
 @pytest.mark.parametrize("clip", list(CLIPS))

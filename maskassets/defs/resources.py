@@ -85,6 +85,11 @@ class VideoFolderResource(dg.ConfigurableResource):
         return fingerprint(asdict(self.image_format()))
 
 
+#: A detector actor imports torch and loads the model before its first frame (seconds on a CPU or a GPU): a video
+#: of fewer batches than this is run by one actor, and one more starts for each further this many.
+_DETECTOR_BATCHES_PER_ACTOR = 8
+
+
 class DetectorResource(dg.ConfigurableResource):
     """The checkpoint, the model settings that decide its detections, and how inference is spread on Ray."""
 
@@ -97,7 +102,9 @@ class DetectorResource(dg.ConfigurableResource):
     box_detections_per_img: int = Field(default=100, ge=1)
     device: str = "auto"
     batch_size: int | None = Field(default=None, ge=1, description="Frames per forward; unset: 4 on GPU, 1 on CPU.")
-    pool_size: int = Field(default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster.")
+    pool_size: int = Field(
+        default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster and the video."
+    )
     cpus_per_actor: float = Field(default=1.0, gt=0)
     gpus_per_actor: float | None = Field(
         default=None, ge=0, description="GPUs each actor reserves; unset: 1 when the cluster has GPUs, else 0."
@@ -125,6 +132,7 @@ class DetectorResource(dg.ConfigurableResource):
             pool_size=self.pool_size,
             cpus_per_actor=self.cpus_per_actor,
             gpus_per_actor=self.gpus_per_actor,
+            min_batches_per_actor=_DETECTOR_BATCHES_PER_ACTOR,
         )
 
     def results_fingerprint(self) -> str:

@@ -80,7 +80,7 @@ def predict_frames(
         "frames_per_second": round(written / elapsed, 3) if elapsed else None,
         "ray_address": ray.get_runtime_context().gcs_address,
         "ray_nodes": sorted(mapped.nodes),
-        "actors": pool.resolved_pool_size(),
+        "actors": mapped.actors,
         "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),
         "precision": precision,
         "frame_stride": frame_stride,
