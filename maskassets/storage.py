@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,10 +23,13 @@ import pyarrow.fs
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
+from maskassets.partition_keys import validate_partition_key
 from maskassets.storage_errors import explain_storage_errors
 
 MANIFEST_NAME = "manifest.json"
 UNPARTITIONED = "_all"
+#: The folders commits write (``v-<version>-<nonce>``): the only names a manifest may point at.
+_COMMIT_FOLDER = re.compile(r"v-[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ class ArtifactStore:
         return isinstance(self.root.fs, LocalFileSystem)
 
     def stage_dir(self, stage: str, partition: str | None = None) -> UPath:
-        return self.root / stage / (partition or UNPARTITIONED)
+        """``<root>/<stage>/<partition>``; a key the sensor could not have made (``..``, a slash, an absolute
+        path: keys can be added from the UI or the API) is refused before it can address another folder."""
+        return self.root / stage / (UNPARTITIONED if partition is None else validate_partition_key(partition))
 
     def read_manifest(self, stage: str, partition: str | None = None) -> Manifest | None:
         manifest_path = self.stage_dir(stage, partition) / MANIFEST_NAME
@@ -121,7 +127,20 @@ class ArtifactStore:
         return manifest
 
     def artifact_path(self, manifest: Manifest, name: str) -> UPath:
-        return self.stage_dir(manifest.stage, manifest.partition) / manifest.directory / name
+        return self._folder(manifest, manifest.directory) / name
+
+    def _folder(self, manifest: Manifest, directory: str) -> UPath:
+        """A commit folder ``manifest`` names (its own or the one it replaced), refused unless it is one this
+        store writes: a manifest edited or written by something else must not make a commit delete or read
+        outside its stage's folder."""
+        if not _COMMIT_FOLDER.fullmatch(directory):
+            raise ValueError(
+                f"The '{manifest.stage}' manifest of '{manifest.partition}' under {self.root} names the folder "
+                f"{directory!r}, which is not one maskassets writes (v-<version>-<id>); remove that manifest.json "
+                "so the stage is built again."
+            )
+        partition = None if manifest.partition == UNPARTITIONED else manifest.partition
+        return self.stage_dir(manifest.stage, partition) / directory
 
     def is_complete(self, manifest: Manifest) -> bool:
         """Whether every file the manifest names is there, from one listing of its folder (not a request per
@@ -136,7 +155,7 @@ class ArtifactStore:
         return set(manifest.files) <= set(listing) and all(listing[shard["file"]] == shard["bytes"] for shard in shards)
 
     def _listing(self, manifest: Manifest) -> dict[str, int]:
-        folder = self.stage_dir(manifest.stage, manifest.partition) / manifest.directory
+        folder = self._folder(manifest, manifest.directory)
         prefix = folder.path.rstrip("/") + "/"
         with explain_storage_errors("The artifact root", str(self.root)):
             try:
@@ -165,6 +184,11 @@ class ArtifactStore:
                 if missing:
                     raise RuntimeError(f"'{stage}' did not write {missing} before committing")
                 previous = self.read_manifest(stage, partition)
+                superseded = (
+                    self._folder(previous, previous.replaced)
+                    if previous is not None and previous.replaced not in (None, directory, previous.directory)
+                    else None
+                )
                 manifest = Manifest(
                     stage=stage,
                     partition=partition or UNPARTITIONED,
@@ -180,8 +204,8 @@ class ArtifactStore:
             except BaseException:
                 remove_tree(staged.directory)
                 raise
-            if previous is not None and previous.replaced not in (None, directory, previous.directory):
-                remove_tree(stage_dir / previous.replaced)
+            if superseded is not None:
+                remove_tree(superseded)
 
     def _publish(self, manifest_path: UPath, text: str) -> None:
         if self.is_local:

@@ -1,9 +1,11 @@
-"""A stage's artifact becomes visible only once completely written, and a failed write loses nothing."""
+"""A stage's artifact becomes visible only once completely written, a failed write loses nothing, and no
+partition key or manifest can make the store write, read or delete outside its own folders."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,36 @@ def test_a_commit_that_forgets_a_registered_file_is_refused(tmp_path: Path):
 def test_reading_a_stage_that_was_never_built_names_the_fix(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"materialize 'video_frames' first"):
         ArtifactStore(str(tmp_path)).require_manifest("video_frames", "clip.mp4")
+
+
+@pytest.mark.parametrize("key", ["../other.mp4", "../video_frames/victim.mp4", "/etc", "a/b.mp4", "..", ""])
+def test_a_key_that_could_address_another_folder_is_refused_before_anything_is_written(tmp_path: Path, key):
+    store = ArtifactStore(str(tmp_path / "root"))
+    refused = pytest.raises(ValueError, match="not a valid video partition key")
+    with refused, store.commit("frame_predictions", key, version="v1") as staged:
+        staged.path("data.txt").write_text("written")
+    with pytest.raises(ValueError, match="not a valid video partition key"):
+        store.read_manifest("frame_predictions", key)
+    assert not (tmp_path / "root").exists() or not any((tmp_path / "root").rglob("*.txt"))
+
+
+def test_a_manifest_naming_a_folder_the_store_did_not_write_removes_and_reads_nothing(tmp_path: Path):
+    store = ArtifactStore(str(tmp_path / "root"))
+    victim = tmp_path / "root" / "video_frames" / "victim.mp4"
+    victim.mkdir(parents=True)
+    (victim / "keep.txt").write_text("another video's data")
+    with store.commit("video_frames", "video.mp4", version="v1") as staged:
+        staged.path("data.txt").write_text("v1")
+    manifest_path = tmp_path / "root" / "video_frames" / "video.mp4" / "manifest.json"
+    manifest_path.write_text(manifest_path.read_text().replace('"replaced": null', '"replaced": "../victim.mp4"'))
+
+    refused = pytest.raises(ValueError, match=r"names the folder '\.\./victim\.mp4'.*remove that manifest\.json")
+    with refused, store.commit("video_frames", "video.mp4", version="v2") as staged:
+        staged.path("data.txt").write_text("v2")
+    assert (victim / "keep.txt").read_text() == "another video's data"
+    assert store.require_manifest("video_frames", "video.mp4").version == "v1"
+
+    tampered = store.require_manifest("video_frames", "video.mp4")
+    for directory in ("../victim.mp4", "/tmp", "v-1/../../victim.mp4"):
+        with pytest.raises(ValueError, match="not one maskassets writes"):
+            store.artifact_path(replace(tampered, directory=directory), "keep.txt")
