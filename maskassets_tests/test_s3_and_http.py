@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import threading
@@ -16,6 +17,7 @@ from upath import UPath
 
 from maskassets import schema
 from maskassets.cli import update_all
+from maskassets.definitions import build_definitions
 from maskassets.frame_codec import FrameFormat, decode_frame
 from maskassets.schema import FRAMES_TABLE
 from maskassets.sharded_tables import read_table
@@ -190,3 +192,53 @@ def test_segments_of_a_video_on_s3_decode_like_the_local_file(s3_endpoint, tmp_p
     assert stored[schema.PTS_SECONDS].to_pylist() == [frame.pts_seconds for frame in sequential]
     for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
         np.testing.assert_array_equal(decode_frame(image), frame.rgb)
+
+
+class _TokenCheckingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files only to requests that carry the test's Basic credentials."""
+
+    expected_authorization = "Basic " + base64.b64encode(b"reader:s3cr3t-t0ken").decode()
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected_authorization:
+            self.send_error(401, "credentials required")
+            return
+        super().do_GET()
+
+    do_HEAD = do_GET
+
+
+@pytest.mark.parametrize("password", ["s3cr3t-t0ken", "wr0ng-t0ken"])
+def test_credentials_in_the_checkpoint_uri_are_used_but_never_shown_or_stored(
+    checkpoint_path, pipeline_env, dagster_home, monkeypatch, password
+):
+    handler = functools.partial(_TokenCheckingHandler, directory=str(checkpoint_path.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    signature = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    host = f"127.0.0.1:{server.server_address[1]}"
+    uri = f"http://reader:{password}@{host}/{checkpoint_path.name}?X-Amz-Signature={signature}&X-Amz-Expires=3600"
+    monkeypatch.setenv("MASKASSETS_CHECKPOINT", uri)
+    defs = build_definitions()
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = dg.materialize(
+                defs.assets,
+                selection="model_checkpoint",
+                resources=defs.resources,
+                instance=instance,
+                raise_on_error=False,
+            )
+            shown = serialize_value(list(instance.all_logs(result.run_id)))
+    finally:
+        server.shutdown()
+    stored = Path(pipeline_env["MASKASSETS_ARTIFACTS"]) / "model_checkpoint" / "_all" / "manifest.json"
+    if password == "s3cr3t-t0ken":
+        assert result.success
+        assert f"http://***@{host}/{checkpoint_path.name}?X-Amz-Signature=***&X-Amz-Expires=***" in shown
+        shown += stored.read_text()
+    else:
+        assert not result.success and not stored.exists()
+        assert f"The checkpoint http://***@{host}/{checkpoint_path.name}?X-Amz-Signature=***" in shown
+        assert "401" in shown
+    assert password not in shown and signature not in shown

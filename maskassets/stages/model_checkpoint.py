@@ -13,6 +13,7 @@ from botocore.config import Config
 from upath import UPath
 
 from maskassets.detector_spec import DetectorSpec
+from maskassets.redaction import redact_text, redact_uri
 from maskassets.storage import Manifest, StagedArtifact
 
 STAGE = "model_checkpoint"
@@ -79,7 +80,7 @@ def unchanged_at_source(stored: Manifest | None, uri: str, marker: str | None, s
     return (
         stored is not None
         and marker is not None
-        and stored.metadata.get("source_uri") == uri
+        and stored.metadata.get("source_uri") == redact_uri(uri)
         and stored.metadata.get(SOURCE_MARKER) == marker
         and already_proven(stored, stored.version, spec)
     )
@@ -99,9 +100,9 @@ def _open_source(uri: str) -> Any:
         return smart_open.open(uri, "rb", compression="disable")
     except (OSError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         raise FileNotFoundError(
-            f"The checkpoint {uri} cannot be read ({error}); check the URI and your access to it "
-            "(MASKASSETS_CHECKPOINT, AWS credentials or AWS_ENDPOINT_URL)."
-        ) from error
+            f"The checkpoint {redact_uri(uri)} cannot be read ({redact_text(str(error), uri)}); check the URI and "
+            "your access to it (MASKASSETS_CHECKPOINT, AWS credentials or AWS_ENDPOINT_URL)."
+        ) from None
 
 
 def _s3_client() -> Any:

@@ -6,6 +6,7 @@ import dagster as dg
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
+from maskassets.redaction import redact_uri
 from maskassets.stages import model_checkpoint as stage
 
 
@@ -24,6 +25,7 @@ def model_checkpoint(
     context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
 ) -> dg.MaterializeResult:
     uri, spec, store = detector.checkpoint_uri, detector.spec(), artifacts.store()
+    shown_uri = redact_uri(uri)
     stored = store.read_manifest(stage.STAGE)
     marker = stage.checkpoint_marker(uri)
     with tempfile.TemporaryDirectory(prefix="maskassets-checkpoint-") as scratch:
@@ -32,14 +34,16 @@ def model_checkpoint(
         def fetch() -> tuple[str, int]:
             sha256, size = stage.download_checkpoint(uri, local_path)
             if stage.already_proven(stored, sha256, spec):
-                context.log.info(f"{uri} is the stored checkpoint, proven to load into {stage.detector_shape(spec)}")
+                context.log.info(
+                    f"{shown_uri} is the stored checkpoint, proven to load into {stage.detector_shape(spec)}"
+                )
             else:
-                stage.verify_checkpoint(local_path, spec, name=uri)
+                stage.verify_checkpoint(local_path, spec, name=shown_uri)
             return sha256, size
 
         if stage.unchanged_at_source(stored, uri, marker, spec):
             shape = stage.detector_shape(spec)
-            context.log.info(f"{uri} is unchanged since it was stored ({marker}), proven to load into {shape}")
+            context.log.info(f"{shown_uri} is unchanged since it was stored ({marker}), proven to load into {shape}")
             fetched, version = None, stored.version
         else:
             fetched = fetch()
@@ -50,7 +54,7 @@ def model_checkpoint(
             stage.store_checkpoint(local_path, staged)
             staged.metadata.update(
                 {
-                    "source_uri": uri,
+                    "source_uri": shown_uri,
                     stage.SOURCE_MARKER: marker,
                     "sha256": sha256,
                     "bytes": size,
