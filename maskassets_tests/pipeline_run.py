@@ -40,11 +40,13 @@ def stored_parquet(store: ArtifactStore, stage: str, partition: str | None, file
     return read_parquet_table(store, store.artifact_path(manifest, file_name))
 
 
-def sensor_tick(instance: dg.DagsterInstance, folder: str, cursor: str | None) -> dg.SensorResult:
-    """One evaluation of the sensor, applied to the instance the way the sensor daemon applies it."""
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"videos": VideoFolderResource(location=folder)}
-    )
+def sensor_tick(
+    instance: dg.DagsterInstance, folder: str, cursor: str | None, *, settle_seconds: float = 0.0
+) -> dg.SensorResult:
+    """One evaluation of the sensor, applied to the instance the way the sensor daemon applies it; files are
+    taken at first sight unless ``settle_seconds`` asks them to stop changing first."""
+    videos = VideoFolderResource(location=folder, settle_seconds=settle_seconds)
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"videos": videos})
     result = new_videos_sensor(context)
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -1,7 +1,9 @@
-"""The sensor registers new videos as partitions and requests one run each, never twice."""
+"""The sensor registers new videos as partitions and requests one run each, never twice, and never for a
+file still being copied."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +11,9 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from maskassets_tests.media import make_clip
 from maskassets_tests.pipeline_run import sensor_tick
+
+#: How long a file must stay unchanged here; the test sleeps this long between looks.
+SETTLE_SECONDS = 1.0
 
 
 def test_new_files_become_partitions_with_one_run_each(tmp_path: Path):
@@ -47,3 +52,29 @@ def test_a_replaced_file_is_rerun_with_a_new_data_version_and_a_deleted_one_keep
         first_versions = {event.partition: event.tags[DATA_VERSION_TAG] for event in first.asset_events}
         assert list(versions) == ["a.mp4"] and versions["a.mp4"] != first_versions["a.mp4"]
         assert sorted(instance.get_dynamic_partitions("videos")) == ["a.mp4", "b.mp4"]
+
+
+def test_a_file_still_being_copied_is_taken_once_it_stops_changing(tmp_path: Path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    whole = make_clip(tmp_path / "whole.mp4", frames=6).read_bytes()
+    arriving = folder / "arriving.mp4"
+    arriving.write_bytes(whole[: len(whole) // 3])
+    make_clip(folder / "settled.mp4", frames=2)
+    with dg.instance_for_test() as instance:
+        first = sensor_tick(instance, str(folder), None, settle_seconds=SETTLE_SECONDS)
+        assert first.run_requests == [] and instance.get_dynamic_partitions("videos") == []
+
+        time.sleep(SETTLE_SECONDS)
+        with arriving.open("ab") as copy:
+            copy.write(whole[len(whole) // 3 :])
+        second = sensor_tick(instance, str(folder), first.cursor, settle_seconds=SETTLE_SECONDS)
+        assert [request.partition_key for request in second.run_requests] == ["settled.mp4"]
+
+        time.sleep(SETTLE_SECONDS)
+        third = sensor_tick(instance, str(folder), second.cursor, settle_seconds=SETTLE_SECONDS)
+        assert [request.partition_key for request in third.run_requests] == ["arriving.mp4"]
+        assert sorted(instance.get_dynamic_partitions("videos")) == ["arriving.mp4", "settled.mp4"]
+
+        time.sleep(SETTLE_SECONDS)
+        assert sensor_tick(instance, str(folder), third.cursor, settle_seconds=SETTLE_SECONDS).run_requests == []

@@ -66,6 +66,12 @@ class VideoFolderResource(dg.ConfigurableResource):
         description="A video is cut for parallel decoding at keyframes at least this many frames apart.",
     )
 
+    settle_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="The sensor takes a file once its size and mtime (ETag on S3) stayed the same this long.",
+    )
+
     def folder(self) -> VideoFolder:
         return VideoFolder(self.location)
 
@@ -297,6 +303,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
             frame_format=_env("FRAME_FORMAT", "jpeg"),
             jpeg_quality=_env_number("JPEG_QUALITY", 95),
             segment_frames=_env_number("SEGMENT_FRAMES", 300),
+            settle_seconds=_env_number("SETTLE_SECONDS", 30.0, float),
         ),
         "detector": DetectorResource(
             checkpoint_uri=_env("CHECKPOINT", DEFAULT_CHECKPOINT_URI),

@@ -1,10 +1,13 @@
 """The sensor that turns new (or replaced) files in the videos folder into partitions and runs."""
 
 import json
+import time
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
+from maskassets.arrivals import Look, look_again, looks_from_json, looks_to_json
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.jobs import video_pipeline_job
 from maskassets.defs.partitions import video_partitions
@@ -17,17 +20,26 @@ from maskassets.sources import change_marker
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Registers each new video in the watched folder as a partition and launches its run once; a replaced "
-        "file gets a new source data version and one more run."
+        "Registers each new video in the watched folder as a partition and launches its run once, when the file "
+        "has stopped changing; a replaced file gets a new source data version and one more run."
     ),
 )
 def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderResource) -> dg.SensorResult:
     found = videos.folder().list_videos()
     markers = {key: change_marker(video.path) for key, video in found.items()}
-    previous = json.loads(context.cursor) if context.cursor else {}
+    now = time.time()
+    cursor = _read_cursor(context.cursor)
+    looks = look_again(cursor.looks, markers, now)
+    arriving = sorted(key for key, look in looks.items() if not look.settled(now, videos.settle_seconds))
+    if arriving:
+        context.log.info(
+            f"Still arriving (changed in the last {videos.settle_seconds:g} s, MASKASSETS_SETTLE_SECONDS), "
+            f"taken once they stop changing: {arriving}"
+        )
+    settled = {key: look.marker for key, look in looks.items() if key not in arriving}
     registered = set(context.instance.get_dynamic_partitions(video_partitions.name))
-    new_keys = sorted(key for key in found if key not in registered)
-    replaced = sorted(key for key in found if key in registered and previous.get(key) not in (None, markers[key]))
+    new_keys = sorted(key for key in settled if key not in registered)
+    replaced = sorted(key for key in settled if key in registered and cursor.taken.get(key) not in (None, settled[key]))
     gone = sorted(registered - set(found))
     if gone:
         context.log.info(f"Registered videos no longer in the folder (artifacts kept): {gone}")
@@ -39,5 +51,21 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
             dg.AssetObservation(source_video.key, partition=key, tags={DATA_VERSION_TAG: markers[key]})
             for key in new_keys + replaced
         ],
-        cursor=json.dumps(markers, sort_keys=True),
+        cursor=json.dumps(
+            {"looks": looks_to_json(looks), "taken": {**cursor.taken, **settled}},
+            sort_keys=True,
+        ),
     )
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    #: The last look at each file found.
+    looks: dict[str, Look]
+    #: Each settled file's marker when the sensor last took it (or found it registered by another entry point).
+    taken: dict[str, str]
+
+
+def _read_cursor(text: str | None) -> _Cursor:
+    data = json.loads(text) if text else {}
+    return _Cursor(looks=looks_from_json(data.get("looks", {})), taken=data.get("taken", {}))
