@@ -30,13 +30,13 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
     now = time.time()
     cursor = _read_cursor(context.cursor)
     looks = look_again(cursor.looks, markers, now)
-    arriving = sorted(key for key, look in looks.items() if not look.settled(now, videos.settle_seconds))
+    settled = {key: look.marker for key, look in looks.items() if look.settled(now, videos.settle_seconds)}
+    arriving = sorted(looks.keys() - settled.keys())
     if arriving:
         context.log.info(
             f"Still arriving (changed in the last {videos.settle_seconds:g} s, MASKASSETS_SETTLE_SECONDS), "
             f"taken once they stop changing: {arriving}"
         )
-    settled = {key: look.marker for key, look in looks.items() if key not in arriving}
     registered = set(context.instance.get_dynamic_partitions(video_partitions.name))
     new_keys = sorted(key for key in settled if key not in registered)
     replaced = sorted(key for key in settled if key in registered and cursor.taken.get(key) not in (None, settled[key]))
