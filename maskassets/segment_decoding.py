@@ -29,6 +29,8 @@ class DecodedSegment:
     frames: int
     losses: DecodeLosses
     node_id: str
+    #: Every frame's stored time, in order: the video's rate and duration are derived from them.
+    pts_seconds: list[float] = field(default_factory=list)
     #: JPEG thumbnails of the contact sheet's frames that fell in this segment, by frame_index.
     thumbnails: dict[int, bytes] = field(default_factory=dict)
 
@@ -40,7 +42,7 @@ def decode_segment(
     directory: UPath,
     segment: Segment,
     *,
-    first_pts_seconds: float,
+    first_pts_seconds: float | None,
     strict: bool,
     frame_format: FrameFormat,
     layout: ShardLayout,
@@ -49,6 +51,7 @@ def decode_segment(
     losses = DecodeLosses()
     wanted = set(thumbnail_frames)
     thumbnails: dict[int, bytes] = {}
+    pts_seconds: list[float] = []
     frames = iter_frames(source, losses, strict=strict, segment=segment, first_pts_seconds=first_pts_seconds, threads=1)
     with ShardWriter(
         store,
@@ -58,19 +61,19 @@ def decode_segment(
         table_schema=schema.VIDEO_FRAMES_SCHEMA,
         layout=layout,
     ) as writer:
-        written = 0
         for chunk in _chunks(frames, _FRAMES_PER_CHUNK):
             writer.write(frames_table(chunk, frame_format))
             thumbnails.update(
                 {frame.index: encode_jpeg(thumbnail(frame.rgb)) for frame in chunk if frame.index in wanted}
             )
-            written += len(chunk)
+            pts_seconds.extend(frame.pts_seconds for frame in chunk)
     return DecodedSegment(
         shards=[shard.as_dict() for shard in writer.shards],
-        frames=written,
+        frames=len(pts_seconds),
         losses=losses,
         node_id=ray.get_runtime_context().get_node_id(),
         thumbnails=thumbnails,
+        pts_seconds=pts_seconds,
     )
 
 

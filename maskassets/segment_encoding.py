@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import ray
@@ -65,7 +66,7 @@ def encode_segment(
     encoder: EncoderSettings,
     width: int,
     height: int,
-    fps: float,
+    rate: Fraction,
     poster_index: int,
 ) -> EncodedSegment:
     """Encode frames ``first_frame``..``end_frame - 1`` of the annotated table into ``target``."""
@@ -78,7 +79,7 @@ def encode_segment(
             local_path,
             width=width,
             height=height,
-            fps=fps,
+            rate=rate,
             codec=encoder.codec,
             crf=encoder.crf,
             bitrate=encoder.bitrate,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -14,6 +14,7 @@ import av
 import numpy as np
 from upath import UPath
 
+from maskassets.frame_timing import fill_missing_times
 from maskassets.storage_errors import explain_storage_errors
 
 OutputCodec = Literal["vp8", "vp9", "h264"]
@@ -49,10 +50,7 @@ _OUTPUT_TIME_BASE = Fraction(1, 1000)
 class VideoInfo:
     width: int
     height: int
-    fps: float
     codec: str
-    frame_count_hint: int
-    duration_seconds: float
     size_bytes: int
     #: Counterclockwise degrees the player turns the picture (phone videos); frames come out turned.
     rotation: int
@@ -61,12 +59,6 @@ class VideoInfo:
     def from_path(cls, path: UPath) -> VideoInfo:
         with _open_container(path) as container:
             stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate or Fraction(0)
-            duration = (
-                float(stream.duration * stream.time_base)
-                if stream.duration is not None
-                else (container.duration or 0) / av.time_base
-            )
             first_frame = _first_frame(container, stream)
             rotation = first_frame.rotation if first_frame is not None else 0
             width, height = stream.codec_context.width, stream.codec_context.height
@@ -75,10 +67,7 @@ class VideoInfo:
             return cls(
                 width=width,
                 height=height,
-                fps=float(rate),
                 codec=stream.codec_context.name,
-                frame_count_hint=stream.frames,
-                duration_seconds=duration,
                 size_bytes=path.fs.size(path.path),
                 rotation=rotation,
             )
@@ -146,10 +135,11 @@ class DecodePlan:
     """Where a video is cut for parallel decoding, and what every segment must agree on."""
 
     segments: list[Segment]
-    #: The first frame's own timestamp: every stored time counts from it.
-    first_pts_seconds: float
-    #: Used only for frames without a timestamp.
-    average_rate: float
+    #: The first frame's own timestamp: every stored time counts from it (None: it has none, and the decode
+    #: counts from the time it is given).
+    first_pts_seconds: float | None
+    #: The stream's own guess of its rate, all that tells how long a single frame lasts.
+    guessed_rate: Fraction
 
     @property
     def planned_frames(self) -> int:
@@ -158,16 +148,17 @@ class DecodePlan:
 
 def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
     """Cut ``path`` at keyframes into segments of at least ``min_segment_frames`` frames, from one pass over its
-    packets (no decoding). A stream with packets lacking timestamps is not cut: one segment decodes it all."""
+    packets (no decoding). A stream with packets or a first frame lacking timestamps is not cut: one segment
+    decodes it all."""
     with _open_container(path) as container:
         stream = container.streams.video[0]
-        first_pts_seconds, average_rate = _first_frame_time(container, stream), _average_rate(stream)
+        first_pts_seconds, guessed_rate = _first_frame_time(container, stream), _guessed_rate(stream)
     with _open_container(path) as container:
         stream = container.streams.video[0]
         packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
     timestamps = sorted(pts for pts, _ in packets if pts is not None)
-    if len(timestamps) < len(packets):
-        return DecodePlan([replace(WHOLE_VIDEO, planned_frames=len(packets))], first_pts_seconds, average_rate)
+    if len(timestamps) < len(packets) or first_pts_seconds is None:
+        return DecodePlan([replace(WHOLE_VIDEO, planned_frames=len(packets))], first_pts_seconds, guessed_rate)
     keyframes = sorted({pts for pts, keyframe in packets if keyframe})
     cuts: list[int] = []
     seek_to: dict[int, int] = {}
@@ -183,7 +174,7 @@ def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
         high = len(timestamps) if end is None else bisect_left(timestamps, end)
         segments.append(Segment(number, start, end, first_frame, high - low, seek_pts=seek_to.get(start)))
         first_frame += high - low
-    return DecodePlan(segments, first_pts_seconds, average_rate)
+    return DecodePlan(segments, first_pts_seconds, guessed_rate)
 
 
 def iter_frames(
@@ -208,35 +199,63 @@ def iter_frames(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
-        average_rate = _average_rate(stream)
         if segment.seek_pts is not None:
             container.seek(segment.seek_pts, stream=stream, backward=True, any_frame=False)
+        packets = _packets_from(container.demux(stream), segment, path)
+
+        def lose(packet: av.Packet, error: av.error.FFmpegError) -> None:
+            if segment.owns(packet.pts):
+                losses.record(_packet_seconds(packet), lost=True)
+                if strict:
+                    raise _strict_error(path, losses, error.strerror) from error
+
+        owned = _owned_frames(_decode_packets(stream, packets, lose), segment, losses, strict, path)
         first_pts = first_pts_seconds
-        index = segment.first_frame
-        for packet in _packets_from(container.demux(stream), segment, path):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError as error:
-                if segment.owns(packet.pts):
-                    losses.record(_packet_seconds(packet), lost=True)
-                    if strict:
-                        raise _strict_error(path, losses, error.strerror) from error
-                continue
-            for frame in frames:
-                if segment.start_pts is not None and frame.pts is not None and frame.pts < segment.start_pts:
-                    continue
-                if segment.end_pts is not None and frame.pts is not None and frame.pts >= segment.end_pts:
-                    return
-                if frame.is_corrupt:
-                    losses.record(frame.time, lost=False)
-                    if strict:
-                        raise _strict_error(path, losses, "a frame decoded only by concealing errors")
-                pts_seconds = float(frame.time) if frame.time is not None else index / average_rate
-                if first_pts is None:
-                    first_pts = pts_seconds
-                rgb = np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(frame.rotation))
-                yield DecodedFrame(index=index, pts_seconds=pts_seconds - first_pts, rgb=np.ascontiguousarray(rgb))
-                index += 1
+        timed = fill_missing_times(((frame, frame.time) for frame in owned), 1 / float(_guessed_rate(stream)))
+        for index, (frame, seconds) in enumerate(timed, start=segment.first_frame):
+            if first_pts is None:
+                first_pts = seconds
+            rgb = np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(frame.rotation))
+            yield DecodedFrame(index=index, pts_seconds=seconds - first_pts, rgb=np.ascontiguousarray(rgb))
+
+
+def _decode_packets(
+    stream: av.VideoStream,
+    packets: Iterator[av.Packet],
+    lose: Callable[[av.Packet, av.error.FFmpegError], None],
+) -> Iterator[av.VideoFrame]:
+    """Every frame the packets decode to, in presentation order, then those the decoder still holds at the end.
+    Zero-length packets are not sent, as FFmpeg does not: Ogg marks a repeated frame with one, which the
+    next frame's timestamp already accounts for, and the demuxer ends with one. A packet FFmpeg refuses is
+    a lost packet, whatever the error: ``lose`` is told."""
+    for packet in packets:
+        if not packet.size:
+            continue
+        try:
+            yield from packet.decode()
+        except av.error.FFmpegError as error:
+            lose(packet, error)
+    for frame in stream.decode(None):
+        # Drained frames come without the time base the packets' frames carry.
+        frame.time_base = stream.time_base
+        yield frame
+
+
+def _owned_frames(
+    frames: Iterator[av.VideoFrame], segment: Segment, losses: DecodeLosses, strict: bool, path: UPath
+) -> Iterator[av.VideoFrame]:
+    """The decoded frames that belong to ``segment``, damage recorded; a segment decodes past its end, so the
+    first frame beyond it stops the decoding."""
+    for frame in frames:
+        if segment.start_pts is not None and frame.pts is not None and frame.pts < segment.start_pts:
+            continue
+        if segment.end_pts is not None and frame.pts is not None and frame.pts >= segment.end_pts:
+            return
+        if frame.is_corrupt:
+            losses.record(frame.time, lost=False)
+            if strict:
+                raise _strict_error(path, losses, "a frame decoded only by concealing errors")
+        yield frame
 
 
 def _packets_from(packets: Iterator[av.Packet], segment: Segment, path: UPath) -> Iterator[av.Packet]:
@@ -303,23 +322,18 @@ def _quarter_turns(rotation: int) -> int:
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream) -> av.VideoFrame | None:
-    for packet in container.demux(stream):
-        try:
-            for frame in packet.decode():
-                return frame
-        except av.error.InvalidDataError:
-            continue
-    return None
+    return next(_decode_packets(stream, container.demux(stream), lambda packet, error: None), None)
 
 
-def _first_frame_time(container: av.container.InputContainer, stream: av.VideoStream) -> float:
-    """The timestamp a sequential decode counts from (0 for a first frame without one)."""
+def _first_frame_time(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
     frame = _first_frame(container, stream)
-    return float(frame.time) if frame is not None and frame.time is not None else 0.0
+    return float(frame.time) if frame is not None and frame.time is not None else None
 
 
-def _average_rate(stream: av.VideoStream) -> float:
-    return float(stream.average_rate or stream.guessed_rate or 0) or 1.0
+def _guessed_rate(stream: av.VideoStream) -> Fraction:
+    """The stream's rate as FFmpeg guesses it (ffprobe's r_frame_rate), used only where timestamps are missing;
+    25 when nothing tells, as FFmpeg assumes for raw streams."""
+    return Fraction(stream.guessed_rate or stream.average_rate or 25)
 
 
 #: What a damaged video's error under strict decoding tells the user to do.
@@ -369,14 +383,14 @@ class VideoWriter:
         *,
         width: int,
         height: int,
-        fps: float,
+        rate: Fraction,
         codec: OutputCodec = "vp8",
         crf: int = 10,
         bitrate: int = 4_000_000,
     ) -> None:
         output = OUTPUT_FORMATS[codec]
         self._container = av.open(target, mode="w", format=output.container, options=output.container_options)
-        self._stream = self._container.add_stream(output.encoder, rate=Fraction(fps).limit_denominator(100000))
+        self._stream = self._container.add_stream(output.encoder, rate=rate)
         # 4:2:0 chroma needs even sides in H.264; VP8/VP9 take odd ones as they are.
         self._even_sides = codec == "h264"
         self._stream.width = width + width % 2 if self._even_sides else width

@@ -51,12 +51,28 @@ def make_clip(
     return path
 
 
-def ffmpeg_test_pattern(path: Path, *, encoder_args: list[str], seconds: float = 4, rate: int = 25) -> Path:
-    """FFmpeg's moving test pattern (160x120), encoded by FFmpeg itself with ``encoder_args``."""
+def ffmpeg_test_pattern(path: Path, *, encoder_args: list[str], seconds: float = 4, rate: int | str = 25) -> Path:
+    """FFmpeg's moving test pattern (160x120) at ``rate`` frames/s ("30000/1001" too), encoded by FFmpeg itself
+    with ``encoder_args``."""
     pattern = f"testsrc2=size=160x120:rate={rate}:duration={seconds}"
     subprocess.run(["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", pattern, *encoder_args, str(path)], check=True)
     return path
 
+
+def mpeg1_claiming_25_fps(path: Path) -> Path:
+    """Two seconds of MPEG-1 in MPEG-PS stepping 1/30 s, whose sequence headers all say 25 frames/s."""
+    ffmpeg_test_pattern(path, rate=30, seconds=2, encoder_args=["-c:v", "mpeg1video", "-f", "mpeg"])
+    data = bytearray(path.read_bytes())
+    position = data.find(_MPEG_SEQUENCE_HEADER)
+    while position >= 0:
+        # The frame rate code is the low four bits of the header's eighth byte; 3 means 25 frames/s.
+        data[position + 7] = (data[position + 7] & 0xF0) | 3
+        position = data.find(_MPEG_SEQUENCE_HEADER, position + len(_MPEG_SEQUENCE_HEADER))
+    path.write_bytes(bytes(data))
+    return path
+
+
+_MPEG_SEQUENCE_HEADER = b"\x00\x00\x01\xb3"
 
 #: H.264 with B-frames and open GOPs (a keyframe every 12 frames whose leading B-frames reference the GOP
 #: before it): the hardest case for decoding from a keyframe.
@@ -170,3 +186,30 @@ def ffprobe(path: Path, *, stream: str, container: str = "", count_frames: bool 
     )
     parsed = json.loads(completed.stdout)
     return {**parsed["streams"][0], **parsed.get("format", {})}
+
+
+_BEST_EFFORT = "best_effort_timestamp_time"
+
+
+def ffprobe_frame_times(path: Path) -> list[float | None]:
+    """Every decoded frame's timestamp as FFmpeg times it (its best-effort timestamp, the one the ffmpeg command
+    line uses; None where it has none), in order."""
+    completed = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    frames = json.loads(completed.stdout)["frames"]
+    return [float(frame[_BEST_EFFORT]) if _BEST_EFFORT in frame else None for frame in frames]

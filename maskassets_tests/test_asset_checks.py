@@ -4,6 +4,7 @@ the stages that would build on it."""
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import dagster as dg
@@ -94,7 +95,7 @@ def test_the_output_must_play_like_its_source(tmp_path, source_pts, decoded_fram
     store = ArtifactStore(str(tmp_path))
     with (
         store.commit("output_webm", "clip.mp4", version="v1") as staged,
-        VideoWriter(staged.path("annotated.webm").path, width=64, height=48, fps=12) as writer,
+        VideoWriter(staged.path("annotated.webm").path, width=64, height=48, rate=Fraction(12)) as writer,
     ):
         for index in range(6):
             writer.write(moving_square(index, 64, 48), index / 12)

@@ -19,7 +19,14 @@ from maskassets.sharded_tables import ShardLayout, read_table
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
 from maskassets.video import DecodeLosses, iter_frames, plan_decode
-from maskassets_tests.media import OPEN_GOP_H264, damage_packets, ffmpeg_test_pattern, make_clip, rotate_clip
+from maskassets_tests.media import (
+    OPEN_GOP_H264,
+    damage_packets,
+    ffmpeg_test_pattern,
+    ffprobe,
+    make_clip,
+    rotate_clip,
+)
 
 #: Lossless frames, so that pixels compare exactly; tiny shards, so that every segment writes several.
 EXACT = DecodeSettings(
@@ -65,6 +72,9 @@ def test_parallel_segments_store_exactly_what_a_sequential_decode_gives(clip, tm
     manifest = store.require_manifest("video_frames", clip)
     stored = read_table(store, manifest, FRAMES_TABLE)
 
+    assert summary.frame_count == int(
+        ffprobe(Path(source.path), stream="nb_read_frames", count_frames=True)["nb_read_frames"]
+    )
     planned = len(plan_decode(source, min_segment_frames=1).segments)
     assert summary.segments == planned and (planned > 1 or clip == "single_frame.mp4")
     assert len(manifest.tables[FRAMES_TABLE]) >= summary.segments

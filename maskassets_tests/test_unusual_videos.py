@@ -17,15 +17,17 @@ from maskassets.schema import FRAMES_TABLE
 from maskassets.sharded_tables import read_table
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import make_clip, rotate_clip
+from maskassets_tests.media import make_clip, mpeg1_claiming_25_fps, rotate_clip
 
 pytestmark = pytest.mark.slow
 VFR_TIMESTAMPS = [0.0, 0.1, 0.15, 0.5, 0.55, 1.2]
 
 
 def _frames(path: Path) -> list[tuple[float, tuple[int, int]]]:
+    """Each frame's time from the first (MPEG-PS starts at 0.5 s) and its size."""
     with av.open(str(path)) as container:
-        return [(round(float(frame.time), 3), (frame.width, frame.height)) for frame in container.decode(video=0)]
+        frames = [(float(frame.time), (frame.width, frame.height)) for frame in container.decode(video=0)]
+    return [(round(seconds - frames[0][0], 3), size) for seconds, size in frames]
 
 
 def _upright_first_frame(path: Path) -> np.ndarray:
@@ -44,6 +46,7 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
         "odd.mp4": make_clip(videos / "odd.mp4", frames=4, width=97, height=71),
         "single.mp4": make_clip(videos / "single.mp4", frames=1),
         "vfr.mkv": make_clip(videos / "vfr.mkv", timestamps=VFR_TIMESTAMPS),
+        "header_says_25.mpg": mpeg1_claiming_25_fps(videos / "header_says_25.mpg"),
     }
     landscape = make_clip(tmp_path / "landscape.mp4", frames=3, width=128, height=96)
     portrait = rotate_clip(landscape, videos / "portrait.mp4", 90)
@@ -59,6 +62,9 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
         output = Path(store.artifact_path(manifest, WEBM_FILE).path)
         assert _frames(output) == frames
     assert [time for time, _ in _frames(sources["vfr.mkv"])] == VFR_TIMESTAMPS
+    # The rate comes from the timestamps, not from the header's claim.
+    for stage in ("video_frames", "output_webm"):
+        assert store.require_manifest(stage, "header_says_25.mpg").metadata["frame_rate"] == "30/1"
 
     stored = store.require_manifest("video_frames", "portrait.mp4")
     assert stored.metadata["rotation"] == 90

@@ -16,7 +16,7 @@ from maskassets.sharded_tables import ShardLayout, check_contiguous
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "annotated_frames"
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 
 
 def annotate_frames(
@@ -59,7 +59,7 @@ def annotate_frames(
         "stored_bytes": sum(shard.bytes for shard in mapped.shards),
         "ray_nodes": sorted(mapped.nodes),
         # The encoder needs the source's geometry and rate; carrying them here keeps it reading one stage.
-        **{key: frames.metadata[key] for key in ("fps", "width", "height")},
+        **{key: frames.metadata[key] for key in ("fps", "frame_rate", "width", "height")},
     }
     staged.metadata.update(summary)
     return summary

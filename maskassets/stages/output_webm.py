@@ -5,6 +5,7 @@ before they press play."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
 from maskassets.progress import ProgressLog
 from maskassets.ray_results import gather
@@ -13,7 +14,7 @@ from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_t
 from maskassets.video import OUTPUT_FORMATS
 
 STAGE = "output_webm"
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 WEBM_FILE = "annotated.webm"
 MP4_FILE = "annotated.mp4"
 POSTER_FILE = "poster.jpg"
@@ -31,7 +32,7 @@ def encode_video(
 ) -> dict:
     """Encode ``annotated`` at the source's size and frame rate, which its manifest records."""
     meta = annotated.metadata
-    frame_count, fps = meta["frame_count"], meta["fps"]
+    frame_count, rate = meta["frame_count"], Fraction(meta["frame_rate"])
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
     output = OUTPUT_FORMATS[encoder.codec]
     segments = [
@@ -43,7 +44,7 @@ def encode_video(
             encoder=encoder,
             width=meta["width"],
             height=meta["height"],
-            fps=fps,
+            rate=rate,
             poster_index=frame_count // 2,
         )
         for number, frames in enumerate(segment_ranges(frame_count, encoder.segment_frames))
@@ -68,8 +69,9 @@ def encode_video(
         "decoded_frames": joined.decoded_frames,
         "segments": len(encoded),
         "ray_nodes": sorted({segment.node_id for segment in encoded}),
-        "duration_seconds": round(max(segment.last_pts_seconds for segment in encoded) + 1.0 / fps, 3),
-        "fps": fps,
+        "duration_seconds": round(max(segment.last_pts_seconds for segment in encoded) + 1 / float(rate), 3),
+        "fps": float(rate),
+        "frame_rate": meta["frame_rate"],
         "file": encoder.file_name,
         "codec": encoder.codec,
         "mime_type": output.mime_type,

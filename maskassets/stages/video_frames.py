@@ -10,6 +10,7 @@ import ray
 from upath import UPath
 
 from maskassets.frame_codec import FrameFormat, decode_frame
+from maskassets.frame_timing import Timing, timing_of
 from maskassets.previews import contact_sheet, contact_sheet_indices, save_jpeg
 from maskassets.progress import ProgressLog
 from maskassets.ray_results import gather
@@ -28,7 +29,7 @@ from maskassets.video import (
 )
 
 STAGE = "video_frames"
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 CONTACT_SHEET_FILE = "contact_sheet.jpg"
 
 
@@ -46,8 +47,8 @@ class DecodeSettings:
 @dataclass(frozen=True)
 class FramesSummary:
     frame_count: int
-    fps: float
-    duration_seconds: float
+    #: fps, frame_rate ("30000/1001"), duration_seconds and constant_frame_rate, from the stored timestamps.
+    timing: Timing
     width: int
     height: int
     codec: str
@@ -61,7 +62,9 @@ class FramesSummary:
     ray_nodes: list[str]
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        fields = asdict(self)
+        del fields["timing"]
+        return {**fields, **self.timing.as_dict()}
 
 
 def extract_frames(
@@ -83,7 +86,7 @@ def extract_frames(
             log(f"{error}: decoding {source} in one segment")
         remove_tree(staged.directory / FRAMES_TABLE)
         whole = DecodePlan(
-            [replace(WHOLE_VIDEO, planned_frames=plan.planned_frames)], plan.first_pts_seconds, plan.average_rate
+            [replace(WHOLE_VIDEO, planned_frames=plan.planned_frames)], plan.first_pts_seconds, plan.guessed_rate
         )
         decoded = _decode_segments(store, source, staged, whole, settings, log)
     decoded = _renumbered(store, staged.directory, decoded)
@@ -96,8 +99,9 @@ def extract_frames(
     save_jpeg(contact_sheet(thumbnails), staged.path(CONTACT_SHEET_FILE))
     summary = FramesSummary(
         frame_count=frame_count,
-        fps=info.fps,
-        duration_seconds=info.duration_seconds,
+        timing=timing_of(
+            (seconds for segment in decoded for seconds in segment.pts_seconds), single_frame_rate=plan.guessed_rate
+        ),
         width=info.width,
         height=info.height,
         codec=info.codec,
