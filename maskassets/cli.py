@@ -13,11 +13,15 @@ import dagster as dg
 
 from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
+from maskassets.defs.garbage_collection import busy_partitions
 from maskassets.defs.partitions import video_partitions
+from maskassets.defs.resources import resources_from_environment
+from maskassets.garbage import collect_garbage
 from maskassets.storage import ArtifactStore
 from maskassets.summary_report import stored_summary, summary_lines
 
 STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary")
+#: Command-line options that stand for a MASKASSETS_* variable, where a command has them.
 _OVERRIDES = {
     "videos": "MASKASSETS_VIDEOS",
     "artifacts": "MASKASSETS_ARTIFACTS",
@@ -33,14 +37,17 @@ class UpdateReport:
     failures: dict[str, list[str]] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    #: Files in the folder that are not videos, with the reason.
+    skipped: dict[str, str] = field(default_factory=dict)
     #: The table across videos: "built", "reused" or "FAILED <why>".
     videos_summary: str = "not run"
 
     def lines(self) -> list[str]:
-        lines = [f"{len(self.outcomes)} video(s); {len(self.new)} new"]
+        lines = [f"{len(self.outcomes)} video(s); {len(self.new)} new; {len(self.skipped)} other file(s) skipped"]
         for key, stages in self.outcomes.items():
             lines.append(f"{key}: " + ", ".join(f"{stage} {stages[stage]}" for stage in STAGES))
             lines.extend(f"  FAILED {message}" for message in self.failures.get(key, []))
+        lines.extend(f"skipped {name}: {reason}" for name, reason in self.skipped.items())
         if self.gone:
             lines.append(f"no longer in the folder (partitions and artifacts kept): {', '.join(self.gone)}")
         lines.append(f"all videos: videos_mask_summary {self.videos_summary}")
@@ -51,9 +58,14 @@ class UpdateReport:
 def update_all(instance: dg.DagsterInstance) -> UpdateReport:
     """Register every video as a partition and run the whole chain for each; unchanged stages are reused."""
     defs = build_definitions()
-    videos = defs.resources["videos"].folder().list_videos()
+    scan = defs.resources["videos"].folder().scan()
+    videos = scan.videos
     registered = set(instance.get_dynamic_partitions(video_partitions.name))
-    report = UpdateReport(new=[key for key in videos if key not in registered], gone=sorted(registered - set(videos)))
+    report = UpdateReport(
+        new=[key for key in videos if key not in registered],
+        gone=sorted(registered - set(videos)),
+        skipped=scan.skipped,
+    )
     if report.new:
         instance.add_dynamic_partitions(video_partitions.name, report.new)
     job = defs.resolve_job_def("video_pipeline")
@@ -99,6 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     update.add_argument("--videos", help="folder or s3:// prefix of videos (default: $MASKASSETS_VIDEOS or ./videos)")
     update.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     update.add_argument("--checkpoint", help="checkpoint path or URI (default: $MASKASSETS_CHECKPOINT)")
+    gc = commands.add_parser(
+        "gc", help="remove artifact folders no manifest names, older than the grace period, and print what it freed"
+    )
+    gc.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
+    gc.add_argument(
+        "--grace-hours",
+        type=float,
+        help="keep folders changed this recently (default: $MASKASSETS_GC_GRACE_HOURS or 24)",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="print what would be freed, remove nothing")
     commands.add_parser("home", help="create the Dagster home (with its dagster.yaml) and print its path")
     summary = commands.add_parser("summary", help="print every video's per-class summary (videos_mask_summary)")
     summary.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
@@ -116,12 +138,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(os.environ["DAGSTER_HOME"])
         return 0
     for option, variable in _OVERRIDES.items():
-        if getattr(args, option):
+        if getattr(args, option, None):
             os.environ[variable] = getattr(args, option)
+    if args.command == "gc":
+        return _collect_garbage(grace_hours=args.grace_hours, dry_run=args.dry_run)
     with dg.DagsterInstance.get() as instance:
         report = update_all(instance)
     print("\n".join(report.lines()))
     return 1 if report.failures else 0
+
+
+def _collect_garbage(*, grace_hours: float | None, dry_run: bool) -> int:
+    """`maskassets gc`: the artifact_gc job's collection, from a shell; runs in progress in the Dagster home
+    keep their partitions' folders."""
+    artifacts = resources_from_environment()["artifacts"]
+    with dg.DagsterInstance.get() as instance:
+        collection = collect_garbage(
+            artifacts.store(),
+            grace_seconds=(artifacts.gc_grace_hours if grace_hours is None else grace_hours) * 3600,
+            busy_partitions=busy_partitions(instance),
+            dry_run=dry_run,
+        )
+    print("\n".join(collection.lines(dry_run=dry_run)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.assets.videos_mask_summary import videos_mask_summary
 from maskassets.defs.automation import automation_sensor
 from maskassets.defs.code_versions import settings_fingerprints, with_settings_versions
+from maskassets.defs.garbage_collection import artifact_gc, artifact_gc_schedule
 from maskassets.defs.jobs import video_pipeline_job, videos_summary_job
 from maskassets.defs.resources import resources_from_environment
 from maskassets.defs.sensors import new_videos_sensor
@@ -33,7 +34,8 @@ def build_definitions() -> dg.Definitions:
     settings = settings_fingerprints(resources["detector"], resources["drawing"], resources["encoder"])
     return dg.Definitions(
         assets=[source_video, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
-        jobs=[video_pipeline_job, videos_summary_job],
+        jobs=[video_pipeline_job, videos_summary_job, artifact_gc],
+        schedules=[artifact_gc_schedule],
         sensors=[new_videos_sensor, automation_sensor],
         resources=resources,
         # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a

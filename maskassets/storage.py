@@ -5,6 +5,8 @@ Each commit writes into a fresh ``v-<version>-<nonce>/`` folder and then replace
 the one file readers trust, in a single atomic step (``os.replace`` locally, one PUT on S3). A writer
 killed half-way leaves an unreferenced folder, never a half-written artifact that a reader would use,
 and two writers of one partition each publish a complete folder: the last one to commit wins.
+No commit deletes a folder another may still read: `maskassets gc` (garbage.py) collects the unreferenced
+ones once no run can be reading them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from maskassets.storage_errors import explain_storage_errors
 MANIFEST_NAME = "manifest.json"
 UNPARTITIONED = "_all"
 #: The folders commits write (``v-<version>-<nonce>``): the only names a manifest may point at.
-_COMMIT_FOLDER = re.compile(r"v-[A-Za-z0-9_-]+")
+COMMIT_FOLDER = re.compile(r"v-[A-Za-z0-9_-]+")
+#: The prefix of a manifest being written locally before it replaces ``manifest.json``.
+UNPUBLISHED_MANIFEST_PREFIX = f".{MANIFEST_NAME}."
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Manifest:
     files: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
-    #: The folder this commit replaced; kept for readers still on it, removed by the next commit.
+    #: The folder this commit replaced (lineage); it stays for readers still on it until collected.
     replaced: str | None = None
     #: Frame tables stored as shards: per table, its shards' records (sharded_tables.Shard) in frame order.
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -127,13 +131,13 @@ class ArtifactStore:
         return manifest
 
     def artifact_path(self, manifest: Manifest, name: str) -> UPath:
-        return self._folder(manifest, manifest.directory) / name
+        return self._folder(manifest) / name
 
-    def _folder(self, manifest: Manifest, directory: str) -> UPath:
-        """A commit folder ``manifest`` names (its own or the one it replaced), refused unless it is one this
-        store writes: a manifest edited or written by something else must not make a commit delete or read
-        outside its stage's folder."""
-        if not _COMMIT_FOLDER.fullmatch(directory):
+    def _folder(self, manifest: Manifest) -> UPath:
+        """The commit folder ``manifest`` names, refused unless it is one this store writes: a manifest edited
+        or written by something else must not make a reader read outside its stage's folder."""
+        directory = manifest.directory
+        if not COMMIT_FOLDER.fullmatch(directory):
             raise ValueError(
                 f"The '{manifest.stage}' manifest of '{manifest.partition}' under {self.root} names the folder "
                 f"{directory!r}, which is not one maskassets writes (v-<version>-<id>); remove that manifest.json "
@@ -155,7 +159,7 @@ class ArtifactStore:
         return set(manifest.files) <= set(listing) and all(listing[shard["file"]] == shard["bytes"] for shard in shards)
 
     def _listing(self, manifest: Manifest) -> dict[str, int]:
-        folder = self._folder(manifest, manifest.directory)
+        folder = self._folder(manifest)
         prefix = folder.path.rstrip("/") + "/"
         with explain_storage_errors("The artifact root", str(self.root)):
             try:
@@ -168,8 +172,8 @@ class ArtifactStore:
     def commit(self, stage: str, partition: str | None, *, version: str) -> Iterator[StagedArtifact]:
         """Yield a staging folder; on a clean exit publish it as the stage's artifact, else remove it.
 
-        The folder the new manifest replaces is kept until the next commit, so a run still reading it
-        (another run of the same partition, started earlier) is not cut off mid-read.
+        The folder the new manifest replaces is left in place, so a run still reading it (another run of the
+        same partition, an actor restarted with an older manifest) is not cut off mid-read.
         """
         stage_dir = self.stage_dir(stage, partition)
         directory = f"v-{version}-{uuid.uuid4().hex[:8]}"
@@ -184,11 +188,6 @@ class ArtifactStore:
                 if missing:
                     raise RuntimeError(f"'{stage}' did not write {missing} before committing")
                 previous = self.read_manifest(stage, partition)
-                superseded = (
-                    self._folder(previous, previous.replaced)
-                    if previous is not None and previous.replaced not in (None, directory, previous.directory)
-                    else None
-                )
                 manifest = Manifest(
                     stage=stage,
                     partition=partition or UNPARTITIONED,
@@ -204,12 +203,10 @@ class ArtifactStore:
             except BaseException:
                 remove_tree(staged.directory)
                 raise
-            if superseded is not None:
-                remove_tree(superseded)
 
     def _publish(self, manifest_path: UPath, text: str) -> None:
         if self.is_local:
-            temporary = manifest_path.with_name(f".{MANIFEST_NAME}.{uuid.uuid4().hex}")
+            temporary = manifest_path.with_name(f"{UNPUBLISHED_MANIFEST_PREFIX}{uuid.uuid4().hex}")
             temporary.write_text(text)
             os.replace(temporary.path, manifest_path.path)
         else:

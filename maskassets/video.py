@@ -8,7 +8,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from types import TracebackType
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import av
 import numpy as np
@@ -347,6 +347,32 @@ class VideoDecodeError(ValueError):
     """A source file that cannot be read as a video."""
 
 
+def why_not_a_video(path: UPath) -> str | None:
+    """Why FFmpeg finds no video to decode in ``path``, in a few words (None: it finds one). Only the
+    container's header is read."""
+    with ExitStack() as stack:
+        stack.enter_context(explain_storage_errors("The file", str(path)))
+        if path.fs.size(path.path) == 0:
+            return "empty (0 bytes)"
+        try:
+            container = stack.enter_context(av.open(_source(path, stack)))
+        except av.error.FFmpegError as error:
+            return f"not a format FFmpeg reads ({error.strerror})"
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            return f"a still image ({container.format.long_name})"
+        if not container.streams.video:
+            found = sorted({stream.type for stream in container.streams}) or ["no streams"]
+            return f"no video stream (it holds {', '.join(found)})"
+        if all(stream.disposition & av.stream.Disposition.attached_pic for stream in container.streams.video):
+            return "no video stream (only a cover picture)"
+        return None
+
+
+def _source(path: UPath, stack: ExitStack) -> str | BinaryIO:
+    """What FFmpeg opens: a local file by its path, a remote one through a file object closed with ``stack``."""
+    return path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
+
+
 @contextmanager
 def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
     """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why. A
@@ -354,9 +380,8 @@ def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
     video's."""
     with ExitStack() as stack:
         stack.enter_context(explain_storage_errors("The video", str(path)))
-        source = path.path if path.protocol in ("", "file", "local") else stack.enter_context(path.open("rb"))
         try:
-            container = stack.enter_context(av.open(source))
+            container = stack.enter_context(av.open(_source(path, stack)))
         except av.error.FFmpegError as error:
             reason = "it is empty (0 bytes)" if path.fs.size(path.path) == 0 else f"FFmpeg says: {error.strerror}"
             raise VideoDecodeError(

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -70,6 +71,14 @@ def mpeg1_claiming_25_fps(path: Path) -> Path:
         position = data.find(_MPEG_SEQUENCE_HEADER, position + len(_MPEG_SEQUENCE_HEADER))
     path.write_bytes(bytes(data))
     return path
+
+
+def theora_with_repeated_frames(path: Path) -> Path:
+    """Three seconds of Ogg Theora at 12 frames/s whose picture changes 4 times a second: libtheora codes each
+    repeated frame as a zero-length packet (36 frames shown, 24 decoded)."""
+    return ffmpeg_test_pattern(
+        path, rate=4, seconds=3, encoder_args=["-vf", "fps=12", "-c:v", "libtheora", "-q:v", "7"]
+    )
 
 
 _MPEG_SEQUENCE_HEADER = b"\x00\x00\x01\xb3"
@@ -188,28 +197,55 @@ def ffprobe(path: Path, *, stream: str, container: str = "", count_frames: bool 
     return {**parsed["streams"][0], **parsed.get("format", {})}
 
 
-_BEST_EFFORT = "best_effort_timestamp_time"
+@dataclass(frozen=True)
+class ProbedFrame:
+    #: FFmpeg's time for the frame (its best-effort timestamp, the one the ffmpeg command line uses), or None.
+    seconds: float | None
+    width: int
+    height: int
 
 
-def ffprobe_frame_times(path: Path) -> list[float | None]:
-    """Every decoded frame's timestamp as FFmpeg times it (its best-effort timestamp, the one the ffmpeg command
-    line uses; None where it has none), in order."""
+def ffprobe_frames(path: Path) -> list[ProbedFrame]:
+    """Every frame FFmpeg decodes from the first video stream, in order."""
+    entries = "frame=best_effort_timestamp_time,width,height"
     completed = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=best_effort_timestamp_time",
-            "-of",
-            "json",
-            str(path),
-        ],
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "json", str(path)],
         check=True,
         capture_output=True,
         text=True,
     )
-    frames = json.loads(completed.stdout)["frames"]
-    return [float(frame[_BEST_EFFORT]) if _BEST_EFFORT in frame else None for frame in frames]
+    return [
+        ProbedFrame(
+            float(frame["best_effort_timestamp_time"]) if "best_effort_timestamp_time" in frame else None,
+            frame["width"],
+            frame["height"],
+        )
+        for frame in json.loads(completed.stdout)["frames"]
+    ]
+
+
+def write_files_that_are_not_videos(folder: Path) -> dict[str, str]:
+    """Files people leave beside their videos; returns, per name, a word its skip reason must hold."""
+    still = folder / "photo.png"
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", str(still)],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-i", str(still),
+            "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic",
+            str(folder / "song.mp3"),
+        ],
+        check=True,
+    )  # fmt: skip
+    (folder / "notes.txt").write_text("shot list")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    make_clip(folder / "download.mp4", frames=2).rename(folder / "download.mp4.part")
+    return {
+        "photo.png": "still image",
+        "song.mp3": "cover picture",
+        "notes.txt": "not a format FFmpeg reads",
+        ".DS_Store": "hidden",
+        "download.mp4.part": "unfinished download",
+    }

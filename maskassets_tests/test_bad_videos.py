@@ -1,6 +1,7 @@
-"""A bad file in the videos folder fails only its own partition, with an error that names the file
-and the fix, and leaves no artifact behind; the other videos are built as usual. A stream damaged in
-the middle keeps the frames that decode and counts the lost ones, unless strict decoding is asked."""
+"""A file that is not a video is listed as skipped, with the reason. A bad file named as a video fails only
+its own partition, with an error that names the file and the fix, and leaves no artifact behind; the other
+videos are built as usual. A stream damaged in the middle keeps the frames that decode and counts the lost
+ones, unless strict decoding is asked."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from maskassets.cli import STAGES, update_all
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
 from maskassets.video import VideoDecodeError
-from maskassets_tests.media import damage_packets, make_clip
+from maskassets_tests.media import damage_packets, make_clip, write_files_that_are_not_videos
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +51,13 @@ def test_each_bad_file_fails_alone_with_its_reason_and_leaves_nothing(pipeline_e
     make_clip(videos / "good.mp4", frames=3)
     for name, (write, _) in BAD_FILES.items():
         write(videos / name)
+    not_videos = write_files_that_are_not_videos(videos)
     with dg.DagsterInstance.get() as instance:
         report = update_all(instance)
+
+    assert set(report.skipped) == set(not_videos)
+    for name, reason in not_videos.items():
+        assert any(line.startswith(f"skipped {name}: ") and reason in line for line in report.lines()), name
 
     assert [report.outcomes["good.mp4"][stage] for stage in STAGES[1:]] == ["built"] * (len(STAGES) - 1)
     assert set(report.failures) == set(BAD_FILES)

@@ -17,7 +17,13 @@ from maskassets.schema import FRAMES_TABLE
 from maskassets.sharded_tables import read_table
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
-from maskassets_tests.media import ffmpeg_test_pattern, ffprobe, ffprobe_frame_times, mpeg1_claiming_25_fps
+from maskassets_tests.media import (
+    ffmpeg_test_pattern,
+    ffprobe,
+    ffprobe_frames,
+    mpeg1_claiming_25_fps,
+    theora_with_repeated_frames,
+)
 
 
 @dataclass(frozen=True)
@@ -29,12 +35,8 @@ class Clip:
 
 
 CLIPS = {
-    # libtheora writes a zero-length packet for each frame that repeats the one before: 36 frames shown,
-    # 24 coded, the rest zero-length.
     "repeated_frames.ogv": Clip(
-        lambda path: ffmpeg_test_pattern(
-            path, rate=4, seconds=3, encoder_args=["-vf", "fps=12", "-c:v", "libtheora", "-q:v", "7"]
-        ),
+        theora_with_repeated_frames,
         frames=24,
         frame_rate=None,
         duration_seconds=3.0,
@@ -75,7 +77,7 @@ def test_frames_timestamps_rate_and_duration_follow_the_timestamps(name, tmp_pat
     clip = CLIPS[name]
     source = clip.make(tmp_path / name)
     counted = int(ffprobe(source, stream="nb_read_frames", count_frames=True)["nb_read_frames"])
-    ffmpeg_times = ffprobe_frame_times(source)
+    ffmpeg_times = [frame.seconds for frame in ffprobe_frames(source)]
     store = ArtifactStore(str(tmp_path / "artifacts"))
 
     with store.commit("video_frames", name, version="v1") as staged:

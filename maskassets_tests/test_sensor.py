@@ -3,13 +3,15 @@ file still being copied."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from maskassets_tests.media import make_clip
+from maskassets_tests.media import make_clip, theora_with_repeated_frames, write_files_that_are_not_videos
 from maskassets_tests.pipeline_run import sensor_tick
 
 #: How long a file must stay unchanged here; the test sleeps this long between looks.
@@ -78,3 +80,41 @@ def test_a_file_still_being_copied_is_taken_once_it_stops_changing(tmp_path: Pat
 
         time.sleep(SETTLE_SECONDS)
         assert sensor_tick(instance, str(folder), third.cursor, settle_seconds=SETTLE_SECONDS).run_requests == []
+
+
+def test_videos_are_recognised_by_ffmpeg_and_every_other_file_is_reported_once_with_its_reason(tmp_path, capfd):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    theora_with_repeated_frames(folder / "lecture.ogv")
+    make_clip(tmp_path / "capture.mp4", frames=2).rename(folder / "screen capture.dat")
+    not_videos = write_files_that_are_not_videos(folder)
+    with dg.instance_for_test() as instance:
+        first = sensor_tick(instance, str(folder), None)
+        requested = sorted(request.partition_key for request in first.run_requests)
+        assert requested[0] == "lecture.ogv" and requested[1].startswith("screen_capture.dat-")
+        (skip_line,) = [line for line in capfd.readouterr().err.splitlines() if "Skipped, not videos" in line]
+        for name, reason in not_videos.items():
+            assert re.search(rf"{re.escape(name)}: [^;]*{reason}", skip_line), skip_line
+
+        again = sensor_tick(instance, str(folder), first.cursor)
+        assert again.run_requests == []
+        assert "Skipped" not in capfd.readouterr().err
+
+
+def test_a_file_replaced_with_the_same_size_and_mtime_is_still_seen_as_replaced(tmp_path: Path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    original = make_clip(folder / "a.mp4", frames=4)
+    with dg.instance_for_test() as instance:
+        first = sensor_tick(instance, str(folder), None)
+        data = bytearray(original.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        replacement = tmp_path / "a.mp4"
+        replacement.write_bytes(bytes(data))
+        mtime = original.stat().st_mtime_ns
+        os.utime(replacement, ns=(mtime, mtime))
+        os.replace(replacement, original)
+        assert (original.stat().st_size, original.stat().st_mtime_ns) == (len(data), mtime)
+
+        second = sensor_tick(instance, str(folder), first.cursor)
+        assert [request.partition_key for request in second.run_requests] == ["a.mp4"]

@@ -33,6 +33,12 @@ class ArtifactStoreResource(dg.ConfigurableResource):
         default=512, gt=0, le=1024, description="Largest parquet shard of a frame table, in MiB (at most 1 GiB)."
     )
     row_group_mib: float = Field(default=32, gt=0, description="Parquet row groups of about this many MiB.")
+    gc_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        description="Folders no manifest names are collected once unchanged this long (and no run of their "
+        "partition is in progress): longer than any run, so a reader on an older commit is never cut off.",
+    )
     shared_by_all_nodes: bool = Field(
         default=False,
         description="A local root that every Ray node mounts at the same path (NFS, a shared disk); without it a "
@@ -295,6 +301,7 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         "artifacts": ArtifactStoreResource(
             root=_env("ARTIFACTS", "artifacts"),
             max_shard_mib=_env_number("MAX_SHARD_MIB", 512.0, float),
+            gc_grace_hours=_env_number("GC_GRACE_HOURS", 24.0, float),
             shared_by_all_nodes=_env_flag("SHARED_ARTIFACTS"),
         ),
         "videos": VideoFolderResource(

@@ -25,7 +25,8 @@ from maskassets.sources import change_marker
     ),
 )
 def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderResource) -> dg.SensorResult:
-    found = videos.folder().list_videos()
+    scan = videos.folder().scan()
+    found = scan.videos
     markers = {key: change_marker(video.path) for key, video in found.items()}
     now = time.time()
     cursor = _read_cursor(context.cursor)
@@ -43,6 +44,11 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
     gone = sorted(registered - set(found))
     if gone:
         context.log.info(f"Registered videos no longer in the folder (artifacts kept): {gone}")
+    newly_skipped = {name: reason for name, reason in scan.skipped.items() if cursor.skipped.get(name) != reason}
+    if newly_skipped:
+        context.log.info(
+            "Skipped, not videos: " + "; ".join(f"{name}: {reason}" for name, reason in newly_skipped.items())
+        )
     return dg.SensorResult(
         run_requests=[dg.RunRequest(partition_key=key, run_key=f"{key}@{markers[key]}") for key in new_keys + replaced],
         dynamic_partitions_requests=[video_partitions.build_add_request(new_keys)] if new_keys else [],
@@ -52,7 +58,7 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
             for key in new_keys + replaced
         ],
         cursor=json.dumps(
-            {"looks": looks_to_json(looks), "taken": {**cursor.taken, **settled}},
+            {"looks": looks_to_json(looks), "taken": {**cursor.taken, **settled}, "skipped": scan.skipped},
             sort_keys=True,
         ),
     )
@@ -64,8 +70,12 @@ class _Cursor:
     looks: dict[str, Look]
     #: Each settled file's marker when the sensor last took it (or found it registered by another entry point).
     taken: dict[str, str]
+    #: The files last reported as skipped, with the reason: each is logged once, and again if it changes.
+    skipped: dict[str, str]
 
 
 def _read_cursor(text: str | None) -> _Cursor:
     data = json.loads(text) if text else {}
-    return _Cursor(looks=looks_from_json(data.get("looks", {})), taken=data.get("taken", {}))
+    return _Cursor(
+        looks=looks_from_json(data.get("looks", {})), taken=data.get("taken", {}), skipped=data.get("skipped", {})
+    )
