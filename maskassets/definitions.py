@@ -3,6 +3,7 @@
 import dagster as dg
 
 from maskassets.defs.assets.annotated_frames import annotated_frames
+from maskassets.defs.assets.checkpoint_file import checkpoint_file
 from maskassets.defs.assets.frame_predictions import frame_predictions
 from maskassets.defs.assets.mask_summary import mask_summary
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
@@ -11,6 +12,7 @@ from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.assets.videos_mask_summary import videos_mask_summary
 from maskassets.defs.automation import automation_sensor
+from maskassets.defs.checkpoint_sensor import checkpoint_sensor
 from maskassets.defs.code_versions import settings_fingerprints, with_settings_versions
 from maskassets.defs.garbage_collection import artifact_gc, artifact_gc_schedule
 from maskassets.defs.jobs import video_pipeline_job, videos_summary_job
@@ -33,10 +35,10 @@ def build_definitions() -> dg.Definitions:
     resources = resources_from_environment()
     settings = settings_fingerprints(resources["detector"], resources["drawing"], resources["encoder"])
     return dg.Definitions(
-        assets=[source_video, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
+        assets=[source_video, checkpoint_file, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
         jobs=[video_pipeline_job, videos_summary_job, artifact_gc],
         schedules=[artifact_gc_schedule],
-        sensors=[new_videos_sensor, automation_sensor],
+        sensors=[new_videos_sensor, checkpoint_sensor, automation_sensor],
         resources=resources,
         # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a
         # Ray connection per stage (seconds each) and leave Ray processes behind every step.

@@ -6,8 +6,9 @@ import dagster as dg
 import pyarrow as pa
 
 from maskassets.definitions import build_definitions
+from maskassets.defs.checkpoint_sensor import checkpoint_sensor
 from maskassets.defs.partitions import video_partitions
-from maskassets.defs.resources import VideoFolderResource
+from maskassets.defs.resources import VideoFolderResource, resources_from_environment
 from maskassets.defs.sensors import new_videos_sensor
 from maskassets.parquet_io import read_parquet_table
 from maskassets.sharded_tables import read_table
@@ -50,6 +51,17 @@ def sensor_tick(
     result = new_videos_sensor(context)
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    return result
+
+
+def checkpoint_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
+    """One evaluation of checkpoint_sensor under the MASKASSETS_* settings, applied to the instance."""
+    detector = resources_from_environment()["detector"]
+    result = checkpoint_sensor(
+        dg.build_sensor_context(instance=instance, cursor=cursor, resources={"detector": detector})
+    )
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
     return result

@@ -4,6 +4,7 @@ data triggers nothing, and a partition whose last run failed waits for a person.
 
 import dagster as dg
 
+from maskassets.defs.assets.checkpoint_file import checkpoint_file
 from maskassets.defs.assets.source_videos import source_video
 
 _input_changed = dg.AutomationCondition.any_deps_match(
@@ -16,8 +17,9 @@ _needs_build = (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execu
 
 keep_up_to_date = (
     _needs_build
-    # Source videos are observed, never materialized: Dagster would count them as missing forever.
-    & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(source_video.key))
+    # Source videos and the checkpoint file are observed, never materialized: Dagster would count them as
+    # missing forever.
+    & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(source_video.key, checkpoint_file.key))
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("keep_up_to_date")

@@ -3,6 +3,7 @@ import tempfile
 
 import dagster as dg
 
+from maskassets.defs.assets.checkpoint_file import checkpoint_file
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
@@ -16,6 +17,7 @@ from maskassets.stages import model_checkpoint as stage
     kinds={"pytorch"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
+    deps=[checkpoint_file],
     description=(
         "The detector checkpoint, copied from MASKASSETS_CHECKPOINT (a path, s3:// or https:// URI) into the "
         "artifact store and proven to load into the configured architecture; its data version is its sha256."
