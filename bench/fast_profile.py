@@ -14,6 +14,7 @@ bench/results/fast_profile_<frames>frames.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -32,6 +33,7 @@ from maskassets import schema
 from maskassets.detector_spec import DetectorSpec
 from maskassets.frame_codec import FrameFormat
 from maskassets.model import build_detector
+from maskassets.precision import cpu_flags, native_precision_problem
 from maskassets.predictor import FrameDetector
 from maskassets.stages.frame_predictions import StrideFiller
 from maskassets.video import iter_frames
@@ -153,6 +155,7 @@ def main() -> None:
             f"{_shown(row['matched_share']):>8} {_shown(row['mean_iou']):>9} "
             f"{_shown(row['mean_abs_score_difference']):>10}"
         )
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     result = {
         "rows": rows,
         "settings": {
@@ -163,12 +166,26 @@ def main() -> None:
             "checkpoint": args.checkpoint or "random fasterrcnn_resnet50_fpn (torch.manual_seed(0))",
             "clip": "carphone 176x144",
         },
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_model": _cpu_model(),
+            # Where bf16 is emulated, maskassets itself refuses it; this benchmark runs it to show why.
+            "native_bf16": native_precision_problem("bf16", device, cpu_flags()) is None,
+        },
+        "device": device.type,
     }
     target = BENCH_DIR / "results" / f"fast_profile_{args.frames}frames.json"
     target.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {target.relative_to(BENCH_DIR.parent)}")
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
 
 
 def _shown(value: float | None) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pyarrow as pa
 import torch
@@ -17,8 +15,7 @@ from maskassets.detector_spec import DetectorSpec, Precision
 from maskassets.frame_codec import decode_frame, is_jpeg
 from maskassets.inference_tuning import tune_for_inference
 from maskassets.model import load_detector, read_state_dict
-
-_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+from maskassets.precision import with_reduced_precision
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -44,11 +41,10 @@ class FrameDetector:
             torch.set_num_threads(torch_threads)
         self.spec = spec
         self.device = pick_device(device)
-        self.precision = precision
         with UPath(checkpoint_uri).open("rb") as stream:
             state_dict = read_state_dict(stream, name=checkpoint_uri)
         loaded = load_detector(spec, state_dict, name=checkpoint_uri).to(self.device)
-        self.model = tune_for_inference(loaded, self.device)
+        self.model = with_reduced_precision(tune_for_inference(loaded, self.device), self.device, precision)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
@@ -56,14 +52,9 @@ class FrameDetector:
         return predictions_table(indices, detections, self.spec.class_names)
 
     def detect(self, images: list[torch.Tensor]) -> list[Detections]:
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             outputs = self.model(images)
         return [Detections.from_torchvision(output) for output in outputs]
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=_AUTOCAST_DTYPES[self.precision])
 
     def _decode(self, images: list[bytes]) -> list[torch.Tensor]:
         """Float CHW tensors in [0, 1] on the actor's device; JPEG frames are decoded there in one batch."""

@@ -1,5 +1,6 @@
-"""The opt-in fast settings: reduced precision under autocast and a frame stride whose skipped frames
-keep the boxes of the last frame the model saw. Both are part of the predictions' version."""
+"""The opt-in fast settings: reduced precision (the convolutions under autocast, box decoding and NMS in fp32,
+refused where the device would emulate it) and a frame stride whose skipped frames keep the boxes of the last
+frame the model saw. Both are part of the predictions' version."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import torch
 
 from maskassets import schema
+from maskassets.definitions import build_definitions
 from maskassets.detections import Detections, predictions_table
 from maskassets.frame_codec import FrameFormat
 from maskassets.parquet_datasource import FrameTableDatasource, TableRef
+from maskassets.precision import native_precision_problem
 from maskassets.predictor import FrameDetector
 from maskassets.schema import PREDICTIONS_TABLE
 from maskassets.segment_decoding import frames_table
@@ -83,14 +87,39 @@ def test_bf16_autocast_changes_the_arithmetic_and_keeps_the_detections_valid(tmp
     )
 
 
+def test_bf16_runs_the_convolutions_only_and_leaves_box_decoding_and_nms_in_fp32(tmp_path, checkpoint_path):
+    frames = decode_rgb_frames(copy_carphone(tmp_path / "carphone.mp4"))[:2]
+    reduced = FrameDetector(checkpoint_uri=str(checkpoint_path), spec=TEST_SPEC, device="cpu", precision="bf16")
+    coordinates = np.concatenate(
+        [np.array(row[schema.BOXES]).ravel() for row in reduced(_batch(frames, 0)).to_pylist()]
+    )
+    inside = coordinates[(coordinates > 1) & (coordinates < 143)]
+    as_bf16 = torch.from_numpy(inside).to(torch.bfloat16).double().numpy()
+    # Decoded in bf16, every coordinate would lie on bf16's grid (0.25 to 0.5 px here); decoded in fp32, hardly any.
+    assert len(inside) >= 8 and np.mean(inside == as_bf16) < 0.25
+
+
+def test_a_precision_the_device_would_emulate_is_named_with_the_reason():
+    cpu = torch.device("cpu")
+    assert native_precision_problem("fp32", cpu, frozenset()) is None
+    assert native_precision_problem("bf16", cpu, frozenset({"avx512_bf16", "avx2"})) is None
+    assert native_precision_problem("bf16", cpu, frozenset({"amx_bf16"})) is None
+    assert "neither AVX-512 BF16 nor AMX" in native_precision_problem("bf16", cpu, frozenset({"avx2", "fma"}))
+    assert "emulation" in native_precision_problem("fp16", cpu, frozenset({"avx512_bf16"}))
+
+
 def test_fast_settings_rebuild_the_predictions_and_fill_every_frame(pipeline_env, dagster_home, monkeypatch):
     make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=7)
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     with dg.DagsterInstance.get() as instance:
         (exact,) = register_and_run(instance, ["clip.mp4"]).values()
         monkeypatch.setenv("MASKASSETS_FRAME_STRIDE", "3")
-        monkeypatch.setenv("MASKASSETS_PRECISION", "bf16")
         (fast,) = register_and_run(instance, ["clip.mp4"]).values()
+        strided = store.require_manifest("frame_predictions", "clip.mp4")
+        # fp16 on CPU actors is emulated in every case: refused before any frame is read, nothing committed.
+        monkeypatch.setenv("MASKASSETS_PRECISION", "fp16")
+        job = build_definitions().resolve_job_def("video_pipeline")
+        emulated = job.execute_in_process(partition_key="clip.mp4", instance=instance, raise_on_error=False)
 
     assert exact.success and fast.success
     assert all(evaluation.passed for evaluation in fast.get_asset_check_evaluations())
@@ -103,10 +132,18 @@ def test_fast_settings_rebuild_the_predictions_and_fill_every_frame(pipeline_env
         "mask_summary": False,
     }
     manifest = store.require_manifest("frame_predictions", "clip.mp4")
-    assert (manifest.metadata["precision"], manifest.metadata["frame_stride"]) == ("bf16", 3)
+    assert (manifest.metadata["precision"], manifest.metadata["frame_stride"]) == ("fp32", 3)
     assert manifest.metadata["frames_through_the_model"] == 3
     rows = read_table(store, manifest, PREDICTIONS_TABLE).to_pylist()
     for row in rows:
         seen = rows[row[schema.FRAME_INDEX] // 3 * 3]
         assert (row[schema.BOXES], row[schema.SCORES]) == (seen[schema.BOXES], seen[schema.SCORES])
     assert len({str(row[schema.BOXES]) for row in rows}) == 3
+
+    assert not emulated.success
+    (failure,) = emulated.get_step_failure_events()
+    assert failure.step_key == "frame_predictions"
+    message = str(failure.step_failure_data.error)
+    assert "MASKASSETS_PRECISION=fp16 is not native on the detector actors" in message
+    assert "Unset MASKASSETS_PRECISION" in message
+    assert store.require_manifest("frame_predictions", "clip.mp4") == strided

@@ -32,6 +32,8 @@ class Clip:
     frames: int
     frame_rate: Fraction | None
     duration_seconds: float
+    #: Whether the stream header's rate (ffprobe's r_frame_rate) is the true one.
+    header_is_right: bool = True
 
 
 CLIPS = {
@@ -45,6 +47,7 @@ CLIPS = {
         mpeg1_claiming_25_fps,
         frames=60,
         frame_rate=Fraction(30),
+        header_is_right=False,
         # FFmpeg times a frame that shares its packet's timestamp with another by the header's rate (1/25 s
         # after the frame before): the last one too.
         duration_seconds=58 / 30 + 1 / 25 + 1 / 30,
@@ -76,7 +79,8 @@ CLIPS = {
 def test_frames_timestamps_rate_and_duration_follow_the_timestamps(name, tmp_path, local_ray):
     clip = CLIPS[name]
     source = clip.make(tmp_path / name)
-    counted = int(ffprobe(source, stream="nb_read_frames", count_frames=True)["nb_read_frames"])
+    probed = ffprobe(source, stream="nb_read_frames,r_frame_rate", count_frames=True)
+    counted = int(probed["nb_read_frames"])
     ffmpeg_times = [frame.seconds for frame in ffprobe_frames(source)]
     store = ArtifactStore(str(tmp_path / "artifacts"))
 
@@ -103,6 +107,7 @@ def test_frames_timestamps_rate_and_duration_follow_the_timestamps(name, tmp_pat
         assert not summary.timing.regular
     else:
         assert summary.timing.regular and summary.timing.rate == clip.frame_rate
+        assert (Fraction(probed["r_frame_rate"]) == clip.frame_rate) == clip.header_is_right
         assert summary.as_dict()["frame_rate"] == f"{clip.frame_rate.numerator}/{clip.frame_rate.denominator}"
 
 

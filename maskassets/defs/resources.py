@@ -154,6 +154,9 @@ class DetectorResource(dg.ConfigurableResource):
             for name, value, exact in (("precision", self.precision, "fp32"), ("frame_stride", self.frame_stride, 1))
             if value != exact
         }
+        if "precision" in fast_settings:
+            # Predictions made when autocast also covered box decoding and NMS are rebuilt; fp32 ones are not.
+            fast_settings["precision_scope"] = "backbone and heads"
         # Without fast settings the fingerprint is the one artifacts made before they existed carry.
         return (
             fingerprint(self.spec().as_dict(), fast_settings) if fast_settings else fingerprint(self.spec().as_dict())

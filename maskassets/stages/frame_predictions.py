@@ -43,6 +43,7 @@ def predict_frames(
     # torch loads here, in runs that infer, rather than with the definitions (UI, sensors, reruns that reuse).
     from maskassets.predictor import FrameDetector
 
+    refuse_emulated_precision(precision, device, pool)
     started = time.perf_counter()
     frame_count = table_rows(frames, FRAMES_TABLE)
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
@@ -89,6 +90,24 @@ def predict_frames(
     summary.update(class_summary(store, staged.draft()))
     staged.metadata.update(summary)
     return summary
+
+
+def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPoolSettings) -> None:
+    """Before any frame is read: a reduced precision the detector actors' device would only emulate (slower than
+    fp32) is refused, as found by a Ray task of the actors' shape on the cluster itself."""
+    if precision == "fp32":
+        return
+    from maskassets.precision import PrecisionError, precision_problem_on_worker
+
+    probe = precision_problem_on_worker.options(
+        num_cpus=pool.cpus_per_actor, num_gpus=pool.resolved_gpus_per_actor()
+    ).remote(precision, device)
+    if problem := ray.get(probe):
+        raise PrecisionError(
+            f"MASKASSETS_PRECISION={precision} is not native on the detector actors: {problem}. Emulated, it runs "
+            "slower than fp32. Unset MASKASSETS_PRECISION (fp32), or run the actors where it is native: bf16 on "
+            "GPUs from Ampere on and CPUs with AVX-512 BF16 or AMX, fp16 on GPUs."
+        )
 
 
 class StrideFiller:
