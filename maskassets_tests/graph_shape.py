@@ -2,7 +2,8 @@
 
 EXPECTED_PARENTS = {
     "source_video": [],
-    "model_checkpoint": [],
+    "checkpoint_file": [],
+    "model_checkpoint": ["checkpoint_file"],
     "video_frames": ["source_video"],
     "frame_predictions": ["model_checkpoint", "video_frames"],
     "annotated_frames": ["frame_predictions", "video_frames"],

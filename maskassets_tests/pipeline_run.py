@@ -68,7 +68,7 @@ def checkpoint_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.Sens
 
 
 def stale_statuses(instance: dg.DagsterInstance, partition: str) -> dict[str, str]:
-    """What the UI shows for one partition's video stages under the settings set right now."""
+    """What the UI shows for the checkpoint and one partition's video stages under the settings set right now."""
     from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
     from dagster._core.definitions.data_version import CachingStaleStatusResolver
     from dagster._time import get_current_datetime
@@ -80,7 +80,7 @@ def stale_statuses(instance: dg.DagsterInstance, partition: str) -> dict[str, st
         asset_graph=graph,
     )
     resolver = CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
-    return {
+    return {"model_checkpoint": resolver.get_status(dg.AssetKey("model_checkpoint")).name} | {
         stage: resolver.get_status(dg.AssetKey(stage), partition).name
         for stage in ("video_frames", "frame_predictions", "annotated_frames")
     }

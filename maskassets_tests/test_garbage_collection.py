@@ -47,6 +47,8 @@ def test_gc_frees_what_replaced_killed_and_losing_writers_left_once_no_run_can_r
     tmp_path: Path, dagster_home: Path, monkeypatch, capsys
 ):
     root = tmp_path / "artifacts"
+    # `maskassets gc --artifacts` sets the variable for the process; the test gives it back afterwards.
+    monkeypatch.setenv("MASKASSETS_ARTIFACTS", str(root))
     store = ArtifactStore(str(root))
     predictions = _commit(store, "a.mp4", "v1", stage="frame_predictions")
     killed = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(root)], check=False)
@@ -95,7 +97,6 @@ def test_gc_frees_what_replaced_killed_and_losing_writers_left_once_no_run_can_r
 
     with dg.DagsterInstance.get() as instance:
         instance.report_run_failed(instance.get_run_by_id(run.run_id))
-        monkeypatch.setenv("MASKASSETS_ARTIFACTS", str(root))
         monkeypatch.setenv("MASKASSETS_GC_GRACE_HOURS", "0")
         nightly = build_definitions().resolve_job_def("artifact_gc").execute_in_process(instance=instance)
     assert nightly.success

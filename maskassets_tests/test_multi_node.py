@@ -4,6 +4,7 @@ a local artifact root, which the other node cannot read, is refused before any w
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -61,6 +62,10 @@ def two_node_cluster(s3_endpoint, pipeline_env, monkeypatch) -> Iterator[str]:
     finally:
         ray.shutdown()
         _ray("stop", "--force")
+        # Ray Data logs into the session folder of the cluster this process was on when it first logged, and
+        # reopens that file if anything closes it: closed here, it opens the next session's file instead.
+        for handler in logging.getLogger("ray.data").handlers:
+            handler.close()
         for temp_dir in temp_dirs:
             shutil.rmtree(temp_dir, ignore_errors=True)
 

@@ -117,6 +117,7 @@ def test_a_drawing_change_reruns_only_what_draws_or_counts_the_boxes(
     before = _folders(pipeline_env)
     monkeypatch.setenv(setting, value)
     assert stale_statuses(built, "a.mp4") == {
+        "model_checkpoint": "FRESH",
         "video_frames": "FRESH",
         "frame_predictions": "FRESH",
         "annotated_frames": "STALE",
@@ -149,6 +150,9 @@ def test_a_model_change_reruns_inference_and_everything_after_it(built, pipeline
     if change == "inference_setting":
         monkeypatch.setenv("MASKASSETS_BOX_SCORE_THRESH", "0.2")
         downstream = {"frame_predictions", "annotated_frames", "output_webm", "mask_summary"}
+        # Loading the checkpoint does not depend on how the model runs.
+        statuses = stale_statuses(built, "a.mp4")
+        assert (statuses["model_checkpoint"], statuses["frame_predictions"]) == ("FRESH", "STALE")
     else:
         monkeypatch.setenv("MASKASSETS_CHECKPOINT", str(save_random_checkpoint(tmp_path / "retrained.pt", seed=1)))
         downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm", "mask_summary"}

@@ -4,6 +4,7 @@ partitions a settings change made stale."""
 import dagster as dg
 
 from maskassets.defs.resources import DetectorResource, DrawingResource, EncoderResource
+from maskassets.stages.model_checkpoint import detector_shape
 from maskassets.versions import fingerprint
 
 
@@ -12,7 +13,8 @@ def settings_fingerprints(
 ) -> dict[str, str]:
     """Per asset name, a fingerprint of the settings its output depends on."""
     return {
-        "model_checkpoint": fingerprint(detector.checkpoint_uri, detector.results_fingerprint()),
+        # Loading depends on the architecture and class count only; the other detector settings decide how it runs.
+        "model_checkpoint": fingerprint(detector.checkpoint_uri, detector_shape(detector.spec())),
         "frame_predictions": detector.results_fingerprint(),
         "annotated_frames": drawing.results_fingerprint(),
         "output_webm": encoder.results_fingerprint(),

@@ -10,6 +10,7 @@ UNOBSERVABLE = "unobservable"
 
 @dg.observable_source_asset(
     group_name=GROUP,
+    tags={"dagster/kind/pytorch": ""},
     required_resource_keys={"detector"},
     description=(
         "The checkpoint at MASKASSETS_CHECKPOINT (path, s3:// or https://), not built here: observed by "
