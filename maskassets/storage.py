@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -203,6 +203,17 @@ class ArtifactStore:
             except BaseException:
                 remove_tree(staged.directory)
                 raise
+
+    def update_metadata(self, manifest: Manifest, changes: dict[str, Any]) -> None:
+        """Record ``changes`` in the metadata of the committed ``manifest``, which keeps its folder (nothing is
+        rebuilt); skipped if another commit has replaced it since."""
+        partition = None if manifest.partition == UNPARTITIONED else manifest.partition
+        with explain_storage_errors("The artifact root", str(self.root)):
+            current = self.read_manifest(manifest.stage, partition)
+            if current is None or current.directory != manifest.directory:
+                return
+            updated = replace(current, metadata={**current.metadata, **changes})
+            self._publish(self.stage_dir(manifest.stage, partition) / MANIFEST_NAME, updated.to_json())
 
     def _publish(self, manifest_path: UPath, text: str) -> None:
         if self.is_local:
