@@ -5,6 +5,7 @@ its partition is in progress, so a reader still on an older commit is never cut 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from maskassets.storage import (
     remove_tree,
 )
 from maskassets.storage_errors import explain_storage_errors
+
+#: What _named_folder says of a partition folder the store did not make.
+_NOT_THE_STORES = "not the store's"
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ def _unreferenced(store: ArtifactStore) -> list[Garbage]:
         if len(parts) >= 3 and (COMMIT_FOLDER.fullmatch(parts[2]) or parts[2].startswith(UNPUBLISHED_MANIFEST_PREFIX)):
             entries[(parts[0], parts[1], parts[2])].append(info)
     found = []
+    named_folder = functools.cache(lambda stage, partition: _named_folder(store, stage, partition))
     for (stage, partition, name), infos in sorted(entries.items()):
-        if _kept_by_manifest(store, stage, partition, name):
+        if named_folder(stage, partition) in (name, _NOT_THE_STORES):
             continue
         changed = [seconds for seconds in map(_modified_seconds, infos) if seconds is not None]
         found.append(
@@ -109,14 +114,14 @@ def _unreferenced(store: ArtifactStore) -> list[Garbage]:
     return found
 
 
-def _kept_by_manifest(store: ArtifactStore, stage: str, partition: str, name: str) -> bool:
-    """Whether the partition's manifest names ``name``; a folder the store would not have made (its partition
-    not a key) is not the store's to remove."""
+def _named_folder(store: ArtifactStore, stage: str, partition: str) -> str | None:
+    """The folder the partition's manifest names (None: it has no manifest); _NOT_THE_STORES for a partition the
+    store would not have made (not a key), whose folders are not the store's to remove."""
     try:
         manifest = store.read_manifest(stage, None if partition == UNPARTITIONED else partition)
     except ValueError:
-        return True
-    return manifest is not None and manifest.directory == name
+        return _NOT_THE_STORES
+    return manifest.directory if manifest is not None else None
 
 
 def _modified_seconds(info: dict) -> float | None:
