@@ -1,4 +1,4 @@
-"""Drawing detections on frames: box outlines and a "class score" label on a filled background."""
+"""Drawing detections on frames: box outlines and a "class #track score" label on a filled background."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class BoxAnnotator:
         line_width: int = 2,
         font_scale: float = 0.4,
         show_labels: bool = True,
+        trail_points: int = 0,
     ) -> None:
         self.class_names = list(class_names)
         self.threshold = threshold
@@ -40,6 +41,7 @@ class BoxAnnotator:
         self.line_width = line_width
         self.font_scale = font_scale
         self.show_labels = show_labels
+        self.trail_points = trail_points
 
     def annotate(self, scene: np.ndarray, detections: Detections) -> np.ndarray:
         """A copy of the RGB ``scene`` with ``detections`` drawn on it."""
@@ -50,9 +52,19 @@ class BoxAnnotator:
             color = self.class_colors.get(name, _UNKNOWN_CLASS_COLOR)
             x1, y1, x2, y2 = (int(round(float(v))) for v in shown.boxes[position])
             cv2.rectangle(canvas, (x1, y1), (x2, y2), color, self.line_width)
+            if self.trail_points and shown.trails is not None:
+                self._draw_trail(canvas, shown.trails[position], color)
             if self.show_labels:
-                self._draw_label(canvas, f"{name} {shown.scores[position]:.2f}", (x1, y1), color)
+                self._draw_label(canvas, label_text(shown, position, name), (x1, y1), color)
         return canvas
+
+    def _draw_trail(self, canvas: np.ndarray, trail: Sequence[float], color: RGB) -> None:
+        """The track's path to this box: its latest ``trail_points`` centres, joined."""
+        points = np.round(np.asarray(trail, dtype=np.float64).reshape(-1, 2)[-self.trail_points :]).astype(np.int32)
+        if len(points) > 1:
+            cv2.polylines(
+                canvas, [points], isClosed=False, color=color, thickness=self.line_width, lineType=cv2.LINE_AA
+            )
 
     def _draw_label(self, canvas: np.ndarray, text: str, corner: tuple[int, int], color: RGB) -> None:
         (text_width, text_height), baseline = cv2.getTextSize(text, _FONT, self.font_scale, 1)
@@ -60,3 +72,10 @@ class BoxAnnotator:
         top = y - text_height - baseline if y - text_height - baseline >= 0 else y
         cv2.rectangle(canvas, (x, top), (x + text_width, top + text_height + baseline), color, cv2.FILLED)
         cv2.putText(canvas, text, (x, top + text_height), _FONT, self.font_scale, _TEXT_COLOR, 1, cv2.LINE_AA)
+
+
+def label_text(detections: Detections, position: int, name: str) -> str:
+    """ "without_mask #7 0.91": the class, the track's id when the detection has one, and the score."""
+    track_id = None if detections.track_ids is None else int(detections.track_ids[position])
+    track = f" #{track_id}" if track_id is not None and track_id >= 0 else ""
+    return f"{name}{track} {detections.scores[position]:.2f}"

@@ -4,6 +4,7 @@ stale, and report per video and stage what ran and what was reused."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -14,13 +15,18 @@ import dagster as dg
 from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
 from maskassets.defs.garbage_collection import busy_partitions
+from maskassets.defs.jobs import STAGES
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import resources_from_environment
+from maskassets.frame_detections import frames_with_detections
 from maskassets.garbage import collect_garbage
+from maskassets.schema import TRACKS_TABLE
+from maskassets.stages import detections_export as export_stage
+from maskassets.stages import face_tracks as tracks_stage
+from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import ArtifactStore
 from maskassets.summary_report import stored_summary, summary_lines
 
-STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary")
 #: Command-line options that stand for a MASKASSETS_* variable, where a command has them.
 _OVERRIDES = {
     "videos": "MASKASSETS_VIDEOS",
@@ -124,7 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("home", help="create the Dagster home (with its dagster.yaml) and print its path")
     summary = commands.add_parser("summary", help="print every video's per-class summary (videos_mask_summary)")
     summary.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
+    export = commands.add_parser("export", help="write one video's stored detections as COCO-style JSON or CSV")
+    export.add_argument("video", help="the video's name in the videos folder (its partition key)")
+    export.add_argument("--format", choices=sorted(export_stage.FILES), default="coco", dest="export_format")
+    export.add_argument("--out", help="file to write (default: <video>.coco.json or <video>.csv here; - for stdout)")
+    export.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return _export(args.video, export_format=args.export_format, out=args.out, artifacts=args.artifacts)
     if args.command == "summary":
         store = ArtifactStore(args.artifacts or os.environ.get("MASKASSETS_ARTIFACTS") or "artifacts")
         try:
@@ -146,6 +159,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = update_all(instance)
     print("\n".join(report.lines()))
     return 1 if report.failures else 0
+
+
+def _export(video: str, *, export_format: export_stage.ExportFormat, out: str | None, artifacts: str | None) -> int:
+    """`maskassets export`: the detections_export asset's file, written from the stored tables to ``out``."""
+    root = artifacts or os.environ.get("MASKASSETS_ARTIFACTS") or "artifacts"
+    store = ArtifactStore(root)
+    frames = store.read_manifest(frames_stage.STAGE, video)
+    tracks = store.read_manifest(tracks_stage.STAGE, video)
+    if frames is None or tracks is None:
+        print(f"No stored detections of '{video}' under {root}; `maskassets update` builds them.", file=sys.stderr)
+        return 1
+    class_names = resources_from_environment()["detector"].class_names
+    target = out or f"{video}.{export_stage.FILES[export_format].removeprefix('detections.')}"
+    with (
+        contextlib.nullcontext(sys.stdout)
+        if target == "-"
+        else open(target, "w", encoding="utf-8", newline="") as output
+    ):
+        counts = export_stage.write_export(
+            frames_with_detections(store, frames, tracks, TRACKS_TABLE),
+            output,
+            export_format=export_format,
+            video=video,
+            class_names=class_names,
+        )
+    if target != "-":
+        print(f"{target}: {counts.detections} detections in {counts.frames} frames of {video}")
+    return 0
 
 
 def _collect_garbage(*, grace_hours: float | None, dry_run: bool) -> int:

@@ -4,10 +4,13 @@ import dagster as dg
 
 from maskassets.defs.assets.annotated_frames import annotated_frames
 from maskassets.defs.assets.checkpoint_file import checkpoint_file
+from maskassets.defs.assets.detections_export import detections_export
+from maskassets.defs.assets.face_tracks import face_tracks
 from maskassets.defs.assets.frame_predictions import frame_predictions
 from maskassets.defs.assets.mask_summary import mask_summary
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.output_webm import output_webm
+from maskassets.defs.assets.source_audio import source_audio
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.assets.videos_mask_summary import videos_mask_summary
@@ -22,10 +25,13 @@ from maskassets.defs.sensors import new_videos_sensor
 BUILT_ASSETS = [
     model_checkpoint,
     video_frames,
+    source_audio,
     frame_predictions,
+    face_tracks,
     annotated_frames,
     output_webm,
     mask_summary,
+    detections_export,
     videos_mask_summary,
 ]
 
@@ -33,7 +39,9 @@ BUILT_ASSETS = [
 def build_definitions() -> dg.Definitions:
     """The definitions, with resources configured from the MASKASSETS_* variables set right now."""
     resources = resources_from_environment()
-    settings = settings_fingerprints(resources["detector"], resources["drawing"], resources["encoder"])
+    settings = settings_fingerprints(
+        resources["detector"], resources["tracker"], resources["drawing"], resources["encoder"]
+    )
     return dg.Definitions(
         assets=[source_video, checkpoint_file, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
         jobs=[video_pipeline_job, videos_summary_job, artifact_gc],

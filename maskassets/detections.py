@@ -14,11 +14,15 @@ from maskassets import schema
 
 @dataclass(frozen=True)
 class Detections:
-    """``boxes`` (N, 4) as x1, y1, x2, y2 in frame pixels; ``labels`` (N,) class ids; ``scores`` (N,)."""
+    """``boxes`` (N, 4) as x1, y1, x2, y2 in frame pixels; ``labels`` (N,) class ids; ``scores`` (N,); once
+    tracked, ``track_ids`` (N,) (-1: untracked) and ``trails``, per detection its track's latest box centres
+    (x, y, x, y, ..., oldest first)."""
 
     boxes: np.ndarray
     labels: np.ndarray
     scores: np.ndarray
+    track_ids: np.ndarray | None = None
+    trails: tuple[Sequence[float], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.boxes.ndim != 2 or self.boxes.shape[1] != 4:
@@ -27,6 +31,8 @@ class Detections:
             raise ValueError(
                 f"boxes, labels and scores differ in length: {len(self.boxes)}, {len(self.labels)}, {len(self.scores)}"
             )
+        if self.track_ids is not None and len(self.track_ids) != len(self.scores):
+            raise ValueError(f"{len(self.track_ids)} track ids for {len(self.scores)} detections")
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -49,16 +55,34 @@ class Detections:
         )
 
     @classmethod
-    def from_row(cls, boxes: Sequence[Sequence[float]], labels: Sequence[int], scores: Sequence[float]) -> Detections:
+    def from_row(
+        cls,
+        boxes: Sequence[Sequence[float]],
+        labels: Sequence[int],
+        scores: Sequence[float],
+        *,
+        track_ids: Sequence[int] | None = None,
+        trails: Sequence[Sequence[float]] | None = None,
+    ) -> Detections:
         return cls(
             boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
             labels=np.asarray(labels, dtype=np.int32),
             scores=np.asarray(scores, dtype=np.float32),
+            track_ids=None if track_ids is None else np.asarray(track_ids, dtype=np.int64),
+            trails=None if trails is None else tuple(trails),
         )
 
     def above(self, threshold: float) -> Detections:
         keep = self.scores > threshold
-        return Detections(boxes=self.boxes[keep], labels=self.labels[keep], scores=self.scores[keep])
+        return Detections(
+            boxes=self.boxes[keep],
+            labels=self.labels[keep],
+            scores=self.scores[keep],
+            track_ids=None if self.track_ids is None else self.track_ids[keep],
+            trails=None
+            if self.trails is None
+            else tuple(trail for trail, kept in zip(self.trails, keep, strict=True) if kept),
+        )
 
 
 def predictions_table(

@@ -23,10 +23,17 @@ class FrameAnnotatorBatch:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         images = []
-        for image, boxes, labels, scores in zip(
-            batch[schema.IMAGE], batch[schema.BOXES], batch[schema.LABELS], batch[schema.SCORES], strict=True
+        for image, boxes, labels, scores, track_ids, trails in zip(
+            batch[schema.IMAGE],
+            batch[schema.BOXES],
+            batch[schema.LABELS],
+            batch[schema.SCORES],
+            batch[schema.TRACK_IDS],
+            batch[schema.TRAILS],
+            strict=True,
         ):
-            shown = Detections.from_row(_stacked(boxes), labels, scores).above(self.annotator.threshold)
+            detections = Detections.from_row(_stacked(boxes), labels, scores, track_ids=track_ids, trails=trails)
+            shown = detections.above(self.annotator.threshold)
             images.append(
                 self.frame_format.encode(self.annotator.annotate(decode_frame(image), shown)) if len(shown) else image
             )

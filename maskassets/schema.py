@@ -6,6 +6,7 @@ import pyarrow as pa
 #: frame, and the frames with the detections drawn.
 FRAMES_TABLE = "frames"
 PREDICTIONS_TABLE = "predictions"
+TRACKS_TABLE = "tracks"
 ANNOTATED_TABLE = "annotated"
 
 FRAME_INDEX = "frame_index"
@@ -18,6 +19,8 @@ BOXES = "boxes"
 LABELS = "labels"
 SCORES = "scores"
 CLASS_NAMES = "class_names"
+TRACK_IDS = "track_ids"
+TRAILS = "trails"
 
 #: One row per decoded frame; ``image`` holds the frame as JPEG or PNG (see frame_codec).
 VIDEO_FRAMES_SCHEMA = pa.schema(
@@ -45,6 +48,13 @@ FRAME_PREDICTIONS_SCHEMA = pa.schema(
     ]
 )
 
+#: The detections of each frame (as frame_predictions stores them) with the track id of each (-1: untracked) and
+#: its trail: the box centres of its track's latest detections up to this one, oldest first, as x, y, x, y, ...
+#: (empty when untracked).
+FACE_TRACKS_SCHEMA = FRAME_PREDICTIONS_SCHEMA.append(pa.field(TRACK_IDS, pa.list_(pa.int64()), nullable=False)).append(
+    pa.field(TRAILS, pa.list_(pa.list_(pa.float32())), nullable=False)
+)
+
 CLASS_NAME = "class_name"
 COUNT = "count"
 FRAMES_WITH_CLASS = "frames_with_class"
@@ -54,6 +64,29 @@ MAX_IN_ONE_FRAME = "max_in_one_frame"
 FIRST_SEEN_SECONDS = "first_seen_seconds"
 LAST_SEEN_SECONDS = "last_seen_seconds"
 VIDEO = "video"
+TRACK_ID = "track_id"
+TRACK_CLASS = "track_class"
+FIRST_FRAME = "first_frame"
+LAST_FRAME = "last_frame"
+SECONDS_ON_SCREEN = "seconds_on_screen"
+DISTINCT_TRACKS = "distinct_tracks"
+TRACK_SECONDS_TOTAL = "track_seconds_total"
+TRACK_SECONDS_MEDIAN = "track_seconds_median"
+
+#: Per track and class it was detected as: when, and how often. ``track_class`` is the class of most of the
+#: track's detections, so a face that puts its mask on midway has a row per class and one track_class.
+TRACK_SPANS_SCHEMA = pa.schema(
+    [
+        pa.field(TRACK_ID, pa.int64(), nullable=False),
+        pa.field(TRACK_CLASS, pa.string(), nullable=False),
+        pa.field(CLASS_NAME, pa.string(), nullable=False),
+        pa.field(DETECTIONS, pa.int64(), nullable=False),
+        pa.field(FIRST_FRAME, pa.int64(), nullable=False),
+        pa.field(LAST_FRAME, pa.int64(), nullable=False),
+        pa.field(FIRST_SEEN_SECONDS, pa.float64(), nullable=False),
+        pa.field(LAST_SEEN_SECONDS, pa.float64(), nullable=False),
+    ]
+)
 
 #: Per frame and object class, the detections above the drawing threshold (a row even when 0).
 MASK_TIMELINE_SCHEMA = pa.schema(
@@ -73,6 +106,11 @@ _CLASS_SUMMARY_FIELDS = [
     pa.field(MAX_IN_ONE_FRAME, pa.int64(), nullable=False),
     pa.field(FIRST_SEEN_SECONDS, pa.float64()),
     pa.field(LAST_SEEN_SECONDS, pa.float64()),
+    # The faces: tracks whose detections are mostly of this class, and how long each was on screen
+    # (empty in summaries made before tracking).
+    pa.field(DISTINCT_TRACKS, pa.int64()),
+    pa.field(TRACK_SECONDS_TOTAL, pa.float64()),
+    pa.field(TRACK_SECONDS_MEDIAN, pa.float64()),
 ]
 
 #: One row per object class of one video: in how many frames (and which share of them) it appears.

@@ -3,8 +3,11 @@ re-encoding: each segment starts with a keyframe, so its packets follow the prev
 
 from __future__ import annotations
 
+import heapq
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -13,6 +16,7 @@ import ray
 from upath import UPath
 
 from maskassets import schema
+from maskassets.audio import OUTPUT_AUDIO, output_audio
 from maskassets.frame_codec import decode_frame
 from maskassets.previews import encode_jpeg
 from maskassets.sharded_tables import iter_table_batches
@@ -28,6 +32,8 @@ class EncoderSettings:
     #: Frames per parallel segment; None encodes the whole video in one (H.264's B-frames need that: their
     #: decode times would run back across a segment boundary).
     segment_frames: int | None = 600
+    #: Whether the output carries the source's first audio stream (when it has one).
+    audio: bool = True
 
     @property
     def file_name(self) -> str:
@@ -102,25 +108,36 @@ def encode_segment(
 
 
 @ray.remote(num_cpus=1, max_retries=3)
-def join_segments(segments: list[UPath], target: UPath, *, output_format: OutputFormat) -> JoinedVideo:
-    """Copy the segments' packets, in order, into one file at ``target``, then decode it end to end once,
-    proving a player can."""
-    packets = 0
+def join_segments(
+    segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: UPath | None
+) -> JoinedVideo:
+    """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio`` (if any)
+    interleaved by time, then decode its video end to end once, proving a player can."""
     with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
         local_path = os.path.join(scratch, target.name)
         container, options = output_format.container, output_format.container_options
-        with av.open(local_path, mode="w", format=container, options=options) as output:
-            stream = None
-            for segment in segments:
-                with segment.open("rb") as source, av.open(source) as container:
-                    video = container.streams.video[0]
-                    stream = stream or output.add_stream_from_template(video)
-                    for packet in container.demux(video):
-                        if packet.dts is None:
-                            continue
-                        packet.stream = stream
-                        output.mux(packet)
-                        packets += 1
+        with av.open(local_path, mode="w", format=container, options=options) as output, ExitStack() as stack:
+            with segments[0].open("rb") as first, av.open(first) as template:
+                video = output.add_stream_from_template(template.streams.video[0])
+            sound = stack.enter_context(output_audio(audio, output, OUTPUT_AUDIO[container])) if audio else iter(())
+            packets = 0
+            for packet in heapq.merge(_video_packets(segments, video), sound, key=_decode_seconds):
+                output.mux(packet)
+                packets += packet.stream is video
         decoded = stream_timing(UPath(local_path), decode=True)
         target.fs.put_file(local_path, target.path)
     return JoinedVideo(bytes=target.fs.size(target.path), packets=packets, decoded_frames=decoded.frame_count)
+
+
+def _video_packets(segments: list[UPath], video: av.VideoStream) -> Iterator[av.Packet]:
+    for segment in segments:
+        with segment.open("rb") as source, av.open(source) as container:
+            for packet in container.demux(container.streams.video[0]):
+                if packet.dts is None:
+                    continue
+                packet.stream = video
+                yield packet
+
+
+def _decode_seconds(packet: av.Packet) -> Fraction:
+    return packet.dts * packet.time_base

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from upath import UPath
@@ -126,12 +126,13 @@ class SourceFingerprint:
         return {"marker": self.marker, "content": self.content}
 
 
-def fingerprint_source(path: UPath, previous: Mapping[str, str] | None = None) -> SourceFingerprint:
-    """The content fingerprint of ``path``, taken from ``previous`` without reading the file while its change
-    marker (ETag on S3, size and mtime locally) is the one ``previous`` was found under."""
+def fingerprint_source(path: UPath, known: Sequence[Mapping[str, str]] = ()) -> SourceFingerprint:
+    """The content fingerprint of ``path``, taken from one of the ``known`` fingerprints without reading the file
+    while its change marker (ETag on S3, size and mtime locally) is the one that fingerprint was found under."""
     marker = change_marker(path)
-    if previous is not None and previous.get("marker") == marker:
-        return SourceFingerprint(marker=marker, content=previous["content"])
+    for previous in known:
+        if previous.get("marker") == marker:
+            return SourceFingerprint(marker=marker, content=previous["content"])
     return SourceFingerprint(marker=marker, content=content_fingerprint(path))
 
 

@@ -9,7 +9,7 @@ from maskassets.parquet_io import read_parquet_table
 from maskassets.stages import videos_mask_summary
 from maskassets.storage import ArtifactStore
 
-_HEADER = ("video", "class", "frames", "share", "first seen (s)", "last seen (s)")
+_HEADER = ("video", "class", "faces", "frames", "share", "first seen (s)", "last seen (s)")
 
 
 def stored_summary(store: ArtifactStore) -> pa.Table:
@@ -22,6 +22,7 @@ def summary_lines(table: pa.Table) -> list[str]:
         (
             row[schema.VIDEO],
             row[schema.CLASS_NAME],
+            "-" if row[schema.DISTINCT_TRACKS] is None else str(row[schema.DISTINCT_TRACKS]),
             str(row[schema.FRAMES_WITH_CLASS]),
             f"{row[schema.SHARE_OF_FRAMES]:.1%}",
             _seconds(row[schema.FIRST_SEEN_SECONDS]),

@@ -57,7 +57,7 @@ class VideoInfo:
 
     @classmethod
     def from_path(cls, path: UPath) -> VideoInfo:
-        with _open_container(path) as container:
+        with open_video_container(path) as container:
             stream = container.streams.video[0]
             first_frame = _first_frame(container, stream)
             rotation = first_frame.rotation if first_frame is not None else 0
@@ -150,10 +150,10 @@ def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
     """Cut ``path`` at keyframes into segments of at least ``min_segment_frames`` frames, from one pass over its
     packets (no decoding). A stream with packets or a first frame lacking timestamps is not cut: one segment
     decodes it all."""
-    with _open_container(path) as container:
+    with open_video_container(path) as container:
         stream = container.streams.video[0]
         first_pts_seconds, guessed_rate = _first_frame_time(container, stream), _guessed_rate(stream)
-    with _open_container(path) as container:
+    with open_video_container(path) as container:
         stream = container.streams.video[0]
         packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
     timestamps = sorted(pts for pts, _ in packets if pts is not None)
@@ -195,7 +195,7 @@ def iter_frames(
     decoded there, as a sequential decode does, and dropped at the start of the next.
     """
     losses = losses if losses is not None else DecodeLosses()
-    with _open_container(path) as container:
+    with open_video_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.thread_count = threads
@@ -289,7 +289,7 @@ def stream_timing(path: UPath, *, decode: bool = False) -> StreamTiming:
     from its packets (one per frame in what maskassets writes; no pixel is decoded, so it is cheap on a
     long video); with ``decode`` every frame is decoded, proving that a player can."""
     timestamps: list[float] = []
-    with _open_container(path) as container:
+    with open_video_container(path) as container:
         stream = container.streams.video[0]
         if decode:
             timestamps = [float(frame.time) for frame in container.decode(stream) if frame.time is not None]
@@ -328,6 +328,12 @@ def _first_frame(container: av.container.InputContainer, stream: av.VideoStream)
 def _first_frame_time(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
     frame = _first_frame(container, stream)
     return float(frame.time) if frame is not None and frame.time is not None else None
+
+
+def first_frame_seconds(path: UPath) -> float:
+    """The time of the video's first frame, which its stored frames count from (0 when it has none)."""
+    with open_video_container(path) as container:
+        return _first_frame_time(container, container.streams.video[0]) or 0.0
 
 
 def _guessed_rate(stream: av.VideoStream) -> Fraction:
@@ -374,7 +380,7 @@ def _source(path: UPath, stack: ExitStack) -> str | BinaryIO:
 
 
 @contextmanager
-def _open_container(path: UPath) -> Iterator[av.container.InputContainer]:
+def open_video_container(path: UPath) -> Iterator[av.container.InputContainer]:
     """Open ``path`` for decoding; it must hold a video stream, else a VideoDecodeError says why. A
     storage failure while the container is open (an S3 read refused mid-stream) is reported as this
     video's."""

@@ -60,6 +60,21 @@ def ffmpeg_test_pattern(path: Path, *, encoder_args: list[str], seconds: float =
     return path
 
 
+def with_beep(video: Path, target: Path, *, seconds: float, beep_at: float, audio_args: list[str]) -> Path:
+    """``video``'s picture copied into ``target`` beside a sound track of ``seconds``: silence with a 440 Hz beep
+    of 0.2 s from ``beep_at`` (on the picture's clock), encoded with ``audio_args``."""
+    beep = f"aevalsrc=0.8*sin(2*PI*440*t)*between(t\\,{beep_at}\\,{beep_at + BEEP_SECONDS}):s=48000:d={seconds}"
+    subprocess.run(
+        ["ffmpeg", "-y", "-v", "error", "-i", str(video), "-f", "lavfi", "-i", beep]
+        + ["-map", "0:v", "-map", "1:a", "-c:v", "copy", *audio_args, str(target)],
+        check=True,
+    )
+    return target
+
+
+BEEP_SECONDS = 0.2
+
+
 def mpeg1_claiming_25_fps(path: Path) -> Path:
     """Two seconds of MPEG-1 in MPEG-PS stepping 1/30 s, whose sequence headers all say 25 frames/s."""
     ffmpeg_test_pattern(path, rate=30, seconds=2, encoder_args=["-c:v", "mpeg1video", "-f", "mpeg"])

@@ -10,11 +10,13 @@ import dagster as dg
 
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import run_command
-from maskassets_tests.media import make_clip, pipeline_settings
+from maskassets_tests.media import make_clip, pipeline_settings, with_beep
 
 #: Thick enough that a box outline keeps its colour through VP8's 4:2:0 chroma.
 LINE_WIDTH = 6
 CLIPS = {"a.mp4": {"frames": 12, "width": 160, "height": 120}, "b.mp4": {"frames": 8, "width": 128, "height": 96}}
+#: The published clip with sound (a beep at this time), which the browser must play.
+WITH_SOUND, BEEP_AT = "b.mp4", 0.25
 
 
 @dataclass(frozen=True)
@@ -41,5 +43,8 @@ def publish_two_videos(root: Path, checkpoint_path: Path) -> PublishedVideos:
     (root / "videos").mkdir()
     for name, shape in CLIPS.items():
         make_clip(root / "videos" / name, **shape)
+    picture = (root / "videos" / WITH_SOUND).rename(root / "picture.mp4")
+    seconds = CLIPS[WITH_SOUND]["frames"] / 12
+    with_beep(picture, root / "videos" / WITH_SOUND, seconds=seconds, beep_at=BEEP_AT, audio_args=["-c:a", "aac"])
     completed = run_command(["maskassets", "update"], **env)
     return PublishedVideos(root=root, env=env, output=completed.stdout + completed.stderr)

@@ -135,4 +135,4 @@ def test_a_tampered_artifact_fails_its_check_and_blocks_the_stages_after_it(pipe
     assert failed["frames_match_video_frames"].asset_key == dg.AssetKey("frame_predictions")
     assert failed["frames_match_video_frames"].description == "3 frames here, 4 in video_frames"
     materialized = {event.asset_key.to_user_string() for event in rerun.get_asset_materialization_events()}
-    assert materialized == {"model_checkpoint", "video_frames", "frame_predictions"}
+    assert materialized == {"model_checkpoint", "video_frames", "source_audio", "frame_predictions"}

@@ -20,13 +20,14 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from maskassets import schema
 from maskassets.annotate import DEFAULT_CLASS_COLORS
+from maskassets.cli import STAGES
 from maskassets.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.frame_codec import decode_frame
 from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets_tests.commands import REPO_ROOT, start_command
 from maskassets_tests.loopback import free_port
 from maskassets_tests.pipeline_run import stored_table
-from maskassets_tests.published import CLIPS, LINE_WIDTH
+from maskassets_tests.published import CLIPS, LINE_WIDTH, WITH_SOUND
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -39,7 +40,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO_ROOT / "maskassets_tests" / "screenshots"
-ASSETS = ["model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary"]
+ASSETS = list(STAGES)
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +153,23 @@ def test_the_output_webm_plays_with_the_source_duration_and_shows_the_class_colo
     assert np.median(np.abs(colours - expected).sum(axis=1)) < 90
 
 
+def test_the_output_webm_plays_the_source_sound_in_chromium(published_videos, browser):
+    store = published_videos.store
+    webm = store.require_manifest("output_webm", WITH_SOUND)
+    with _serving(Path(store.root.path)) as base_url:
+        page = browser.new_page()
+        page.goto(base_url)
+        played = page.evaluate(
+            _PLAY_AND_COUNT_AUDIO, f"{base_url}/output_webm/{WITH_SOUND}/{webm.directory}/annotated.webm"
+        )
+        page.close()
+
+    assert played["error"] is None
+    assert played["ended"]
+    # Chromium's count of the audio bytes it decoded while playing: the <video> has sound to play.
+    assert played["audioBytes"] > 0
+
+
 def _outline_of_the_box_drawn_last(published, frame_index: int, shape) -> tuple[str, np.ndarray]:
     """The class of the box the annotator draws last on that frame (the best score; among equals the last
     stored), and points on its outline that no other drawing can cover."""
@@ -194,6 +212,25 @@ async ({src, time}) => {
     const pixels = Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
     return {error: null, duration, ended: video.ended || currentTime >= duration, currentTime,
             width: canvas.width, height: canvas.height, pixels};
+  } catch (error) {
+    return {error: String(error && (error.message || error.code))};
+  }
+}
+"""
+
+
+_PLAY_AND_COUNT_AUDIO = """
+async (src) => {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.src = src;
+  document.body.appendChild(video);
+  const failed = new Promise((_, reject) => video.addEventListener('error', () => reject(video.error)));
+  try {
+    const ended = new Promise(ok => video.addEventListener('ended', ok, {once: true}));
+    await video.play();
+    await Promise.race([ended, failed]);
+    return {error: null, ended: video.ended, audioBytes: video.webkitAudioDecodedByteCount};
   } catch (error) {
     return {error: String(error && (error.message || error.code))};
   }

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from maskassets.cli import STAGES
 from maskassets.defs.partitions import video_partitions
 from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
@@ -14,7 +15,6 @@ from maskassets_tests.commands import REPO_ROOT, run_command
 from maskassets_tests.media import make_clip
 
 pytestmark = pytest.mark.slow
-STAGES = ("model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm")
 
 
 def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, pipeline_env, monkeypatch):
@@ -25,7 +25,7 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
 
     first = run_command(["maskassets", "update"], cwd=tmp_path).stdout
     assert "2 video(s); 2 new" in first
-    assert "first.mp4: model_checkpoint built, video_frames built, frame_predictions built" in first
+    assert "first.mp4: model_checkpoint built, video_frames built, source_audio built, frame_predictions built" in first
     assert "second.mp4: model_checkpoint reused, video_frames built" in first
     assert "done: 2 up to date, 0 failed" in first
     assert (tmp_path / ".dagster_home").is_dir()
@@ -50,7 +50,8 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
         ["dagster", "asset", "materialize", *module, "--select", "*output_webm", "--partition", "clip.mp4"], REPO_ROOT
     )
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
-    before = {stage: store.require_manifest(stage, "clip.mp4") for stage in STAGES[1:]}
+    chain = STAGES[1 : STAGES.index("output_webm") + 1]
+    before = {stage: store.require_manifest(stage, "clip.mp4") for stage in chain}
     assert before["output_webm"].metadata["codec"] == "vp8"
 
     run_command(
@@ -58,10 +59,10 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
         REPO_ROOT,
         MASKASSETS_CODEC="vp9",
     )
-    after = {stage: store.require_manifest(stage, "clip.mp4") for stage in STAGES[1:]}
+    after = {stage: store.require_manifest(stage, "clip.mp4") for stage in chain}
     assert after["output_webm"].metadata["codec"] == "vp9"
     assert after["output_webm"].directory != before["output_webm"].directory
-    for stage in ("video_frames", "frame_predictions", "annotated_frames"):
+    for stage in chain[:-1]:
         assert after[stage] == before[stage]
 
 

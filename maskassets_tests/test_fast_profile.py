@@ -126,10 +126,13 @@ def test_fast_settings_rebuild_the_predictions_and_fill_every_frame(pipeline_env
     assert reused_by_stage(fast) == {
         "model_checkpoint": True,
         "video_frames": True,
+        "source_audio": True,
         "frame_predictions": False,
+        "face_tracks": False,
         "annotated_frames": False,
         "output_webm": False,
         "mask_summary": False,
+        "detections_export": False,
     }
     manifest = store.require_manifest("frame_predictions", "clip.mp4")
     assert (manifest.metadata["precision"], manifest.metadata["frame_stride"]) == ("fp32", 3)

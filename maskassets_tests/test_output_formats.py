@@ -59,10 +59,13 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
     assert reused_by_stage(webm_run) == {
         "model_checkpoint": True,
         "video_frames": True,
+        "source_audio": True,
         "frame_predictions": True,
+        "face_tracks": True,
         "annotated_frames": True,
         "output_webm": False,
         "mask_summary": True,
+        "detections_export": True,
     }
     webm = store.require_manifest("output_webm", "odd.mp4")
     assert webm.metadata["mime_type"] == "video/webm"

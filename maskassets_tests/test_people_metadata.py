@@ -157,11 +157,13 @@ def test_long_steps_log_frames_done_rate_and_time_left(published_videos):
 def test_maskassets_summary_prints_the_table_across_videos(published_videos, tmp_path):
     printed = run_command(["maskassets", "summary"], **published_videos.env).stdout.splitlines()
     combined = stored_parquet(published_videos.store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
-    assert printed[0].split() == ["video", "class", "frames", "share", "first", "seen", "(s)", "last", "seen", "(s)"]
-    assert [line.split()[:4] for line in printed[1:]] == [
+    header = ["video", "class", "faces", "frames", "share", "first", "seen", "(s)", "last", "seen", "(s)"]
+    assert printed[0].split() == header
+    assert [line.split()[:5] for line in printed[1:]] == [
         [
             row[schema.VIDEO],
             row[schema.CLASS_NAME],
+            str(row[schema.DISTINCT_TRACKS]),
             str(row[schema.FRAMES_WITH_CLASS]),
             f"{row[schema.SHARE_OF_FRAMES]:.1%}",
         ]

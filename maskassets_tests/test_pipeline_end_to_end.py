@@ -59,10 +59,13 @@ def test_every_partition_succeeds_and_builds_every_stage(built):
         assert reused_by_stage(result) == {
             "model_checkpoint": key != KEYS[0],
             "video_frames": False,
+            "source_audio": False,
             "frame_predictions": False,
+            "face_tracks": False,
             "annotated_frames": False,
             "output_webm": False,
             "mask_summary": False,
+            "detections_export": False,
         }
 
 

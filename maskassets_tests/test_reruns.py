@@ -20,6 +20,7 @@ from maskassets_tests.pipeline_run import stale_statuses
 pytestmark = pytest.mark.slow
 ALL_BUILT = dict.fromkeys(STAGES, "built")
 ALL_REUSED = dict.fromkeys(STAGES, "reused")
+AFTER_INFERENCE = set(STAGES[STAGES.index("frame_predictions") :])
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_an_unchanged_rerun_reads_no_source_checkpoint_or_table_bytes(built, pip
     read_data = sorted(
         str(path)
         for path in opened
-        if path.suffix in (".mp4", ".parquet", ".pt") and path.name != "videos_mask_summary.parquet"
+        if path.suffix in (".mp4", ".mka", ".parquet", ".pt") and path.name != "videos_mask_summary.parquet"
     )
     assert read_data == [], "an unchanged rerun read these"
 
@@ -131,6 +132,15 @@ def test_a_drawing_change_reruns_only_what_draws_or_counts_the_boxes(
     assert report.videos_summary == videos_summary
 
 
+def test_a_tracker_change_reruns_the_tracks_and_what_reads_them_not_inference(built, pipeline_env, monkeypatch):
+    before = _folders(pipeline_env)
+    monkeypatch.setenv("MASKASSETS_TRACK_LOST_SECONDS", "2.5")
+    rebuilt = {"face_tracks", "annotated_frames", "output_webm", "mask_summary", "detections_export"}
+    report = update_all(built)
+    assert report.outcomes == {"a.mp4": _expect(rebuilt), "b.mp4": _expect(rebuilt)}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, k) for s in rebuilt for k in ("a.mp4", "b.mp4")})
+
+
 def test_an_encoder_change_reruns_only_encoding(built, pipeline_env, monkeypatch):
     before = _folders(pipeline_env)
     monkeypatch.setenv("MASKASSETS_CODEC", "vp9")
@@ -152,13 +162,13 @@ def test_a_model_change_reruns_inference_and_everything_after_it(built, pipeline
     before = _folders(pipeline_env)
     if change == "inference_setting":
         monkeypatch.setenv("MASKASSETS_BOX_SCORE_THRESH", "0.2")
-        downstream = {"frame_predictions", "annotated_frames", "output_webm", "mask_summary"}
+        downstream = AFTER_INFERENCE
         # Loading the checkpoint does not depend on how the model runs.
         statuses = stale_statuses(built, "a.mp4")
         assert (statuses["model_checkpoint"], statuses["frame_predictions"]) == ("FRESH", "STALE")
     else:
         monkeypatch.setenv("MASKASSETS_CHECKPOINT", str(save_random_checkpoint(tmp_path / "retrained.pt", seed=1)))
-        downstream = {"model_checkpoint", "frame_predictions", "annotated_frames", "output_webm", "mask_summary"}
+        downstream = AFTER_INFERENCE | {"model_checkpoint"}
     report = update_all(built)
     first = _expect(downstream)
     second = first | {"model_checkpoint": "reused"}

@@ -16,7 +16,7 @@ from dagster_shared.serdes import serialize_value
 from upath import UPath
 
 from maskassets import schema
-from maskassets.cli import update_all
+from maskassets.cli import STAGES, update_all
 from maskassets.definitions import build_definitions
 from maskassets.frame_codec import FrameFormat, decode_frame
 from maskassets.schema import FRAMES_TABLE
@@ -103,14 +103,7 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
             manifest_text = client.get_object(Bucket="media", Key=item["Key"])["Body"].read().decode()
             assert not any(secret in manifest_text for secret in credentials.values())
     listed = client.list_objects_v2(Bucket="media", Prefix="artifacts/")["Contents"]
-    assert {item["Key"].split("/")[1] for item in listed} == {
-        "model_checkpoint",
-        "video_frames",
-        "frame_predictions",
-        "annotated_frames",
-        "output_webm",
-        "mask_summary",
-    }
+    assert {item["Key"].split("/")[1] for item in listed} == set(STAGES)
 
 
 NO_ACCESS = [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]

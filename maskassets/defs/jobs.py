@@ -1,11 +1,22 @@
 import dagster as dg
 
-#: The whole chain for one video; model_checkpoint rides along and is reused when unchanged.
+#: The stages of one video, in the order they run; model_checkpoint rides along and is reused when unchanged.
+STAGES = (
+    "model_checkpoint",
+    "video_frames",
+    "source_audio",
+    "frame_predictions",
+    "face_tracks",
+    "annotated_frames",
+    "output_webm",
+    "mask_summary",
+    "detections_export",
+)
+
+#: The whole chain for one video.
 video_pipeline_job = dg.define_asset_job(
     "video_pipeline",
-    selection=dg.AssetSelection.assets(
-        "model_checkpoint", "video_frames", "frame_predictions", "annotated_frames", "output_webm", "mask_summary"
-    ),
+    selection=dg.AssetSelection.assets(*STAGES),
     description="Builds (or reuses) every stage for one video partition.",
 )
 

@@ -75,8 +75,16 @@ def summary_table(table: pa.Table, *, with_video: bool = False) -> dg.MetadataVa
         schema.DETECTIONS,
         schema.FIRST_SEEN_SECONDS,
         schema.LAST_SEEN_SECONDS,
+        schema.DISTINCT_TRACKS,
+        schema.TRACK_SECONDS_TOTAL,
+        schema.TRACK_SECONDS_MEDIAN,
     ]
-    types = {schema.SHARE_OF_FRAMES: "float", schema.FRAMES_WITH_CLASS: "int", schema.DETECTIONS: "int"}
+    types = {
+        schema.SHARE_OF_FRAMES: "float",
+        schema.FRAMES_WITH_CLASS: "int",
+        schema.DETECTIONS: "int",
+        schema.DISTINCT_TRACKS: "int",
+    }
     records = [
         dg.TableRecord({name: _shown(row[name]) for name in columns}) for row in table.select(columns).to_pylist()
     ]

@@ -18,8 +18,10 @@ from maskassets.frame_codec import FrameFormat, FrameFormatName
 from maskassets.segment_encoding import EncoderSettings
 from maskassets.sharded_tables import ShardLayout
 from maskassets.sources import VideoFolder
+from maskassets.stages.face_tracks import TRAIL_POINTS
 from maskassets.stages.video_frames import DecodeSettings
 from maskassets.storage import ArtifactStore
+from maskassets.tracking import TrackerSettings
 from maskassets.versions import fingerprint
 
 DEFAULT_CHECKPOINT_URI = "s3://face-masks-data/finetuned-models/fasterrcnn_model_mask_detection.pth"
@@ -170,6 +172,12 @@ class DrawingResource(dg.ConfigurableResource):
     line_width: int = Field(default=2, ge=1)
     font_scale: float = Field(default=0.4, gt=0)
     show_labels: bool = True
+    trail_frames: int = Field(
+        default=0,
+        ge=0,
+        le=TRAIL_POINTS,
+        description=f"Draw each face's path over its last this many frames (0: none; at most {TRAIL_POINTS}).",
+    )
     class_colors: dict[str, list[int]] = Field(
         default_factory=lambda: {name: list(rgb) for name, rgb in DEFAULT_CLASS_COLORS.items()}
     )
@@ -183,17 +191,53 @@ class DrawingResource(dg.ConfigurableResource):
             line_width=self.line_width,
             font_scale=self.font_scale,
             show_labels=self.show_labels,
+            trail_points=self.trail_frames,
         )
 
     def pool(self) -> ActorPoolSettings:
         return ActorPoolSettings(batch_size=self.batch_size, gpus_per_actor=0.0)
 
     def results_fingerprint(self) -> str:
-        return fingerprint(self.threshold, self.line_width, self.font_scale, self.show_labels, self.class_colors)
+        return fingerprint(
+            self.threshold, self.line_width, self.font_scale, self.show_labels, self.class_colors, self.trail_frames
+        )
 
     def summary_fingerprint(self) -> str:
         """What decides mask_summary: the threshold (what the video shows) and the colours of its plot."""
         return fingerprint(self.threshold, self.class_colors)
+
+
+class TrackerResource(dg.ConfigurableResource):
+    """How detections are followed from frame to frame into face tracks (ByteTrack)."""
+
+    threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Detections this confident start tracks and are matched first."
+    )
+    low_threshold: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Weaker detections down to this score only carry tracks on."
+    )
+    match_iou: float = Field(default=0.2, gt=0.0, le=1.0, description="Least overlap of a track and its detection.")
+    lost_seconds: float = Field(default=1.0, ge=0.0, description="How long an unseen track waits to be found again.")
+
+    @model_validator(mode="after")
+    def _low_below_threshold(self) -> TrackerResource:
+        if self.low_threshold > self.threshold:
+            raise ValueError(
+                f"the tracker's low threshold {self.low_threshold} is above its threshold {self.threshold}; set "
+                "MASKASSETS_TRACK_LOW_THRESHOLD at most MASKASSETS_TRACK_THRESHOLD."
+            )
+        return self
+
+    def settings(self) -> TrackerSettings:
+        return TrackerSettings(
+            threshold=self.threshold,
+            low_threshold=self.low_threshold,
+            match_iou=self.match_iou,
+            lost_seconds=self.lost_seconds,
+        )
+
+    def results_fingerprint(self) -> str:
+        return fingerprint(asdict(self.settings()))
 
 
 class EncoderResource(dg.ConfigurableResource):
@@ -209,6 +253,9 @@ class EncoderResource(dg.ConfigurableResource):
         description="Frames per segment encoded in parallel (VP8/VP9; H.264 is encoded in one piece). Segments "
         "start on a keyframe, so this is also the longest keyframe interval.",
     )
+    audio: Literal["keep", "drop"] = Field(
+        default="keep", description="keep: the output carries the source's sound (if any); drop: it is silent."
+    )
 
     @model_validator(mode="after")
     def _crf_in_codec_range(self) -> EncoderResource:
@@ -222,7 +269,13 @@ class EncoderResource(dg.ConfigurableResource):
     def settings(self) -> EncoderSettings:
         crf = self.crf if self.crf is not None else _DEFAULT_CRF[self.codec]
         segment_frames = None if self.codec == "h264" else self.segment_frames
-        return EncoderSettings(codec=self.codec, crf=crf, bitrate=self.bitrate, segment_frames=segment_frames)
+        return EncoderSettings(
+            codec=self.codec,
+            crf=crf,
+            bitrate=self.bitrate,
+            segment_frames=segment_frames,
+            audio=self.audio == "keep",
+        )
 
     def results_fingerprint(self) -> str:
         return fingerprint(asdict(self.settings()))
@@ -334,11 +387,18 @@ def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
         "drawing": DrawingResource(
             threshold=_env_number("THRESHOLD", 0.5, float),
             line_width=_env_number("LINE_WIDTH", 2),
+            trail_frames=_env_number("TRAIL_FRAMES", 0),
+        ),
+        "tracker": TrackerResource(
+            threshold=_env_number("TRACK_THRESHOLD", 0.5, float),
+            low_threshold=_env_number("TRACK_LOW_THRESHOLD", 0.1, float),
+            lost_seconds=_env_number("TRACK_LOST_SECONDS", 1.0, float),
         ),
         "encoder": EncoderResource(
             codec=_env("CODEC", "vp8"),
             crf=_env_number("CRF", 0) if _env("CRF", "") else None,
             segment_frames=_env_number("ENCODE_SEGMENT_FRAMES", 600),
+            audio=_env("AUDIO", "keep"),
         ),
         "ray_cluster": RayClusterResource(
             address=ray_address or None,

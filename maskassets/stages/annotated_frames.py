@@ -1,4 +1,4 @@
-"""Draw the stored detections on the stored frames with Ray Data, joined by frame_index."""
+"""Draw the tracked detections on the stored frames with Ray Data, joined by frame_index."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from maskassets.frame_annotator import FrameAnnotatorBatch
 from maskassets.frame_codec import FrameFormat
 from maskassets.parquet_datasource import FrameTableDatasource, TableRef
 from maskassets.progress import ProgressLog
-from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
+from maskassets.schema import FRAMES_TABLE, TRACKS_TABLE
 from maskassets.sharded_tables import ShardLayout, check_contiguous
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "annotated_frames"
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 
 
 def annotate_frames(
     store: ArtifactStore,
     *,
     frames: Manifest,
-    predictions: Manifest,
+    tracks: Manifest,
     annotator: BoxAnnotator,
     frame_format: FrameFormat,
     pool: ActorPoolSettings,
@@ -37,7 +37,9 @@ def annotate_frames(
         source=FrameTableDatasource(
             store,
             TableRef(frames, FRAMES_TABLE, tuple(schema.VIDEO_FRAMES_SCHEMA.names)),
-            joined=TableRef(predictions, PREDICTIONS_TABLE, (schema.BOXES, schema.LABELS, schema.SCORES)),
+            joined=TableRef(
+                tracks, TRACKS_TABLE, (schema.BOXES, schema.LABELS, schema.SCORES, schema.TRACK_IDS, schema.TRAILS)
+            ),
         ),
         target=ShardTarget(
             store=store,

@@ -1,5 +1,6 @@
 """Per video, how present each object class is: per frame counts over time (a table and a PNG plot) and
-per class the frames, share of the video, and first and last time it appears."""
+per class the frames, share of the video, first and last time it appears, and the distinct faces (tracks) of
+the class with how long they were on screen."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import numpy as np
 import pyarrow as pa
 
 from maskassets import schema
-from maskassets.parquet_io import ParquetTableWriter
-from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
+from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.schema import FRAMES_TABLE, TRACKS_TABLE
 from maskassets.sharded_tables import iter_table_batches, read_table
+from maskassets.stages import face_tracks
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.timeline_plot import timeline_png
 
 STAGE = "mask_summary"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 SUMMARY_FILE = "summary.parquet"
 TIMELINE_FILE = "timeline.parquet"
 TIMELINE_PLOT_FILE = "timeline.png"
@@ -28,7 +30,7 @@ def summarize_video(
     store: ArtifactStore,
     *,
     frames: Manifest,
-    predictions: Manifest,
+    tracks: Manifest,
     class_names: Sequence[str],
     threshold: float,
     class_colors: Mapping[str, Sequence[int]],
@@ -39,8 +41,10 @@ def summarize_video(
     pts_seconds = (
         read_table(store, frames, FRAMES_TABLE, columns=[schema.PTS_SECONDS]).column(schema.PTS_SECONDS).to_numpy()
     )
-    counts = _counts_per_frame(store, predictions, object_classes, threshold, frame_count=len(pts_seconds))
-    summary = class_summary_table(object_classes, counts, pts_seconds)
+    counts = _counts_per_frame(store, tracks, object_classes, threshold, frame_count=len(pts_seconds))
+    spans = read_parquet_table(store, store.artifact_path(tracks, face_tracks.SPANS_FILE))
+    on_screen = seconds_on_screen(spans, frame_seconds=1 / frames.metadata["fps"])
+    summary = class_summary_table(object_classes, counts, pts_seconds, on_screen)
     _write_table(store, staged, SUMMARY_FILE, summary)
     _write_table(store, staged, TIMELINE_FILE, _timeline_table(object_classes, counts, pts_seconds))
     staged.path(TIMELINE_PLOT_FILE).write_bytes(
@@ -48,7 +52,7 @@ def summarize_video(
             pts_seconds,
             {name: counts[:, column] for column, name in enumerate(object_classes)},
             class_colors=class_colors,
-            title=f"{predictions.partition}: detections scored above {threshold:g}",
+            title=f"{tracks.partition}: detections scored above {threshold:g}",
         )
     )
     staged.metadata.update({"frame_count": len(pts_seconds), "threshold": threshold, CLASS_ROWS: summary.to_pylist()})
@@ -59,12 +63,16 @@ def stored_class_summary(manifest: Manifest) -> pa.Table:
     return pa.Table.from_pylist(manifest.metadata[CLASS_ROWS], schema=schema.MASK_SUMMARY_SCHEMA)
 
 
-def class_summary_table(object_classes: Sequence[str], counts: np.ndarray, pts_seconds: np.ndarray) -> pa.Table:
-    """One row per class from the (frames, classes) matrix of per-frame counts."""
+def class_summary_table(
+    object_classes: Sequence[str], counts: np.ndarray, pts_seconds: np.ndarray, on_screen: Mapping[str, list[float]]
+) -> pa.Table:
+    """One row per class from the (frames, classes) matrix of per-frame counts and, per class, the seconds on
+    screen of each of its tracks."""
     rows = []
     frame_count = len(pts_seconds)
     for column, name in enumerate(object_classes):
         present = np.flatnonzero(counts[:, column])
+        track_seconds = on_screen.get(name, [])
         rows.append(
             {
                 schema.CLASS_NAME: name,
@@ -74,18 +82,42 @@ def class_summary_table(object_classes: Sequence[str], counts: np.ndarray, pts_s
                 schema.MAX_IN_ONE_FRAME: int(counts[:, column].max(initial=0)),
                 schema.FIRST_SEEN_SECONDS: float(pts_seconds[present[0]]) if len(present) else None,
                 schema.LAST_SEEN_SECONDS: float(pts_seconds[present[-1]]) if len(present) else None,
+                schema.DISTINCT_TRACKS: len(track_seconds),
+                schema.TRACK_SECONDS_TOTAL: float(sum(track_seconds)),
+                schema.TRACK_SECONDS_MEDIAN: float(np.median(track_seconds)) if track_seconds else None,
             }
         )
     return pa.Table.from_pylist(rows, schema=schema.MASK_SUMMARY_SCHEMA)
 
 
+def seconds_on_screen(spans: pa.Table, *, frame_seconds: float) -> dict[str, list[float]]:
+    """Per class, how long each track of that class was on screen: from its first frame's time to the end of
+    its last frame (one frame after its time), in track order."""
+    bounds: dict[int, tuple[str, float, float]] = {}
+    for row in spans.to_pylist():
+        track_class, first, last = bounds.get(
+            row[schema.TRACK_ID],
+            (row[schema.TRACK_CLASS], row[schema.FIRST_SEEN_SECONDS], row[schema.LAST_SEEN_SECONDS]),
+        )
+        bounds[row[schema.TRACK_ID]] = (
+            track_class,
+            min(first, row[schema.FIRST_SEEN_SECONDS]),
+            max(last, row[schema.LAST_SEEN_SECONDS]),
+        )
+    per_class: dict[str, list[float]] = {}
+    for track_id in sorted(bounds):
+        track_class, first, last = bounds[track_id]
+        per_class.setdefault(track_class, []).append(last - first + frame_seconds)
+    return per_class
+
+
 def _counts_per_frame(
-    store: ArtifactStore, predictions: Manifest, object_classes: list[str], threshold: float, *, frame_count: int
+    store: ArtifactStore, tracks: Manifest, object_classes: list[str], threshold: float, *, frame_count: int
 ) -> np.ndarray:
     counts = np.zeros((frame_count, len(object_classes)), dtype=np.int32)
     column_of = {name: column for column, name in enumerate(object_classes)}
     columns = [schema.FRAME_INDEX, schema.SCORES, schema.CLASS_NAMES]
-    for batch in iter_table_batches(store, predictions, PREDICTIONS_TABLE, columns=columns):
+    for batch in iter_table_batches(store, tracks, TRACKS_TABLE, columns=columns):
         rows = batch.to_pydict()
         for index, scores, names in zip(
             rows[schema.FRAME_INDEX], rows[schema.SCORES], rows[schema.CLASS_NAMES], strict=True

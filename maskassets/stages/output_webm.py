@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+from upath import UPath
+
 from maskassets.progress import ProgressLog
 from maskassets.ray_results import gather
 from maskassets.segment_encoding import EncoderSettings, FrameRange, encode_segment, join_segments
@@ -14,7 +16,7 @@ from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_t
 from maskassets.video import OUTPUT_FORMATS
 
 STAGE = "output_webm"
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 WEBM_FILE = "annotated.webm"
 MP4_FILE = "annotated.mp4"
 POSTER_FILE = "poster.jpg"
@@ -28,9 +30,11 @@ def encode_video(
     annotated: Manifest,
     encoder: EncoderSettings,
     staged: StagedArtifact,
+    audio: UPath | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    """Encode ``annotated`` at the source's size and frame rate, which its manifest records."""
+    """Encode ``annotated`` at the source's size and frame rate, which its manifest records, with the stored
+    ``audio`` (the source's sound, source_audio's file) when it is given."""
     meta = annotated.metadata
     frame_count, rate = meta["frame_count"], Fraction(meta["frame_rate"])
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
@@ -57,6 +61,7 @@ def encode_video(
                 [segment.path for segment in encoded],
                 target,
                 output_format=output,
+                audio=audio,
             )
         ]
     )[0]
@@ -75,6 +80,7 @@ def encode_video(
         "file": encoder.file_name,
         "codec": encoder.codec,
         "mime_type": output.mime_type,
+        "audio": audio is not None,
     }
     staged.metadata.update(summary)
     return summary

@@ -44,11 +44,17 @@ class DecodeSettings:
     layout: ShardLayout = ShardLayout()
 
 
+#: The metadata entry of FramesSummary.source_start_seconds.
+SOURCE_START_SECONDS = "source_start_seconds"
+
+
 @dataclass(frozen=True)
 class FramesSummary:
     frame_count: int
     #: fps, frame_rate ("30000/1001"), duration_seconds and constant_frame_rate, from the stored timestamps.
     timing: Timing
+    #: The source's time of the first frame, which the stored times count from (0 when it has none).
+    source_start_seconds: float
     width: int
     height: int
     codec: str
@@ -102,6 +108,7 @@ def extract_frames(
         timing=timing_of(
             (seconds for segment in decoded for seconds in segment.pts_seconds), single_frame_rate=plan.guessed_rate
         ),
+        source_start_seconds=plan.first_pts_seconds or 0.0,
         width=info.width,
         height=info.height,
         codec=info.codec,

@@ -12,7 +12,7 @@ from maskassets.stages import mask_summary
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 
 STAGE = "videos_mask_summary"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 TABLE_FILE = "videos_mask_summary.parquet"
 
 
@@ -27,12 +27,10 @@ def combine_summaries(
             without_summary.append(video)
             continue
         summary = read_parquet_table(store, store.artifact_path(manifest, mask_summary.SUMMARY_FILE))
-        tables.append(summary.add_column(0, schema.VIDEO, pa.array([video] * summary.num_rows, pa.string())))
-    combined = (
-        pa.concat_tables(tables).cast(schema.VIDEOS_MASK_SUMMARY_SCHEMA)
-        if tables
-        else (schema.VIDEOS_MASK_SUMMARY_SCHEMA.empty_table())
-    )
+        # A summary made before a column existed gets it empty.
+        rows = [{schema.VIDEO: video, **row} for row in summary.to_pylist()]
+        tables.append(pa.Table.from_pylist(rows, schema=schema.VIDEOS_MASK_SUMMARY_SCHEMA))
+    combined = pa.concat_tables(tables) if tables else (schema.VIDEOS_MASK_SUMMARY_SCHEMA.empty_table())
     with ParquetTableWriter(store, staged.path(TABLE_FILE), schema.VIDEOS_MASK_SUMMARY_SCHEMA) as writer:
         writer.write(combined)
     staged.metadata.update({"videos": len(tables), "videos_without_summary": without_summary})

@@ -1,7 +1,7 @@
 import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_match
-from maskassets.defs.assets.frame_predictions import frame_predictions
+from maskassets.defs.assets.face_tracks import face_tracks
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.checks import MATCHES_VIDEO_FRAMES, check_specs
@@ -16,7 +16,7 @@ from maskassets.defs.resources import (
 )
 from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE
 from maskassets.stages import annotated_frames as stage
-from maskassets.stages import frame_predictions as predictions_stage
+from maskassets.stages import face_tracks as tracks_stage
 from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
@@ -25,15 +25,15 @@ from maskassets.versions import fingerprint
 @dg.asset(
     name=stage.STAGE,
     partitions_def=video_partitions,
-    deps=[video_frames, frame_predictions],
+    deps=[video_frames, face_tracks],
     group_name=GROUP,
     kinds={"ray", "opencv", "parquet"},
     code_version=stage.CODE_VERSION,
     automation_condition=keep_up_to_date,
     check_specs=check_specs(stage.STAGE, MATCHES_VIDEO_FRAMES),
     description=(
-        "The frames with every detection above the threshold drawn: box outline and a 'class score' label on "
-        "a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."
+        "The frames with every detection above the threshold drawn: box outline and a 'class #track score' label "
+        "on a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."
     ),
 )
 def annotated_frames(
@@ -46,9 +46,9 @@ def annotated_frames(
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
-    predictions = store.require_manifest(predictions_stage.STAGE, context.partition_key)
+    tracks = store.require_manifest(tracks_stage.STAGE, context.partition_key)
     version = fingerprint(
-        stage.STAGE, stage.CODE_VERSION, frames.version, predictions.version, drawing.results_fingerprint()
+        stage.STAGE, stage.CODE_VERSION, frames.version, tracks.version, drawing.results_fingerprint()
     )
 
     def build(staged):
@@ -56,7 +56,7 @@ def annotated_frames(
         stage.annotate_frames(
             store,
             frames=frames,
-            predictions=predictions,
+            tracks=tracks,
             annotator=drawing.annotator(detector.class_names),
             frame_format=videos.image_format(),
             pool=drawing.pool(),

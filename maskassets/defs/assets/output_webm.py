@@ -2,6 +2,7 @@ import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.defs.assets.annotated_frames import annotated_frames
+from maskassets.defs.assets.source_audio import source_audio
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_specs
@@ -13,6 +14,7 @@ from maskassets.schema import FRAMES_TABLE, PTS_SECONDS
 from maskassets.sharded_tables import read_table
 from maskassets.stages import annotated_frames as annotated_stage
 from maskassets.stages import output_webm as stage
+from maskassets.stages import source_audio as audio_stage
 from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
@@ -21,7 +23,7 @@ from maskassets.versions import fingerprint
 @dg.asset(
     name=stage.STAGE,
     partitions_def=video_partitions,
-    deps=[video_frames, annotated_frames],
+    deps=[video_frames, annotated_frames, source_audio],
     group_name=GROUP,
     kinds={"ray", "pyav", "webm"},
     code_version=stage.CODE_VERSION,
@@ -29,7 +31,8 @@ from maskassets.versions import fingerprint
     check_specs=check_specs(stage.STAGE, PLAYS_LIKE_SOURCE, blocking=False),
     description=(
         "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
-        "an MP4 with its index first (faststart); at the source's frame rate and timestamps. Segments of frames "
+        "an MP4 with its index first (faststart); at the source's frame rate and timestamps, with its sound (Opus "
+        "in WebM, AAC in MP4; copied where the container takes the source's codec). Segments of frames "
         "are encoded by parallel Ray tasks and joined without re-encoding. Its metadata shows the middle frame as "
         "a poster."
     ),
@@ -43,12 +46,20 @@ def output_webm(
     store = artifacts.store()
     annotated = store.require_manifest(annotated_stage.STAGE, context.partition_key)
     frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
+    sound = store.require_manifest(audio_stage.STAGE, context.partition_key)
     settings = encoder.settings()
-    version = fingerprint(stage.STAGE, stage.CODE_VERSION, annotated.version, encoder.results_fingerprint())
+    version = fingerprint(
+        stage.STAGE, stage.CODE_VERSION, annotated.version, sound.version, encoder.results_fingerprint()
+    )
+    audio = (
+        store.artifact_path(sound, audio_stage.AUDIO_FILE) if settings.audio and sound.metadata["has_audio"] else None
+    )
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)
-        stage.encode_video(store, annotated=annotated, encoder=settings, staged=staged, log=context.log.info)
+        stage.encode_video(
+            store, annotated=annotated, encoder=settings, staged=staged, audio=audio, log=context.log.info
+        )
 
     def describe(manifest: Manifest) -> dict:
         return output_metadata(manifest) | stored_image(store, manifest, stage.POSTER_FILE, alt="poster")

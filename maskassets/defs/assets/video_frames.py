@@ -8,14 +8,11 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
+from maskassets.defs.source_provenance import source_version
 from maskassets.schema import FRAMES_TABLE
-from maskassets.sources import fingerprint_source
 from maskassets.stages import video_frames as stage
 from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
-
-#: Manifest metadata: the source's content fingerprint and the change marker it was taken under.
-SOURCE_FINGERPRINT = "source_fingerprint"
 
 
 @dg.asset(
@@ -43,21 +40,17 @@ def video_frames(
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     source = videos.folder().resolve(context.partition_key)
-    stored = store.read_manifest(stage.STAGE, context.partition_key)
-    source_fingerprint = fingerprint_source(source.path, stored.metadata.get(SOURCE_FINGERPRINT) if stored else None)
-    version = fingerprint(stage.STAGE, stage.CODE_VERSION, source_fingerprint.content, videos.frames_fingerprint())
-    if (
-        stored is not None
-        and stored.version == version
-        and stored.metadata.get(SOURCE_FINGERPRINT) != (recorded := source_fingerprint.as_dict())
-    ):
-        # The same bytes under a new marker (a copy or a restore): the next run knows them without reading them.
-        store.update_metadata(stored, {SOURCE_FINGERPRINT: recorded})
+    provenance = source_version(
+        store,
+        stage.STAGE,
+        source,
+        context.partition_key,
+        lambda content: fingerprint(stage.STAGE, stage.CODE_VERSION, content, videos.frames_fingerprint()),
+    )
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts, videos=videos)
-        staged.metadata["source_uri"] = source.uri
-        staged.metadata[SOURCE_FINGERPRINT] = source_fingerprint.as_dict()
+        provenance.record(staged, source)
         settings = videos.decode_settings(artifacts.layout())
         stage.extract_frames(store, source.path, staged, settings=settings, log=context.log.info)
 
@@ -73,7 +66,7 @@ def video_frames(
         store,
         stage=stage.STAGE,
         partition=context.partition_key,
-        version=version,
+        version=provenance.version,
         build=build,
         describe=describe,
         check=check,
