@@ -1,4 +1,5 @@
-"""The per-class timeline of one video as a PNG: detections per frame over time, one line per class."""
+"""The per-class timeline of one video as a PNG: detections per frame over time, one line per class, the legend
+saying how many distinct faces each class had."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ def timeline_png(
     *,
     class_colors: Mapping[str, Sequence[int]],
     title: str,
+    faces_by_class: Mapping[str, int],
 ) -> bytes:
     figure, axes = plt.subplots(figsize=(8, 2.6), dpi=100)
     try:
         for name, counts in counts_by_class.items():
             rgb = class_colors.get(name)
             color = tuple(channel / 255 for channel in rgb) if rgb else _FALLBACK_COLOR
-            axes.step(seconds, counts, where="post", label=name, color=color, linewidth=1.4)
+            label = f"{name} ({faces_by_class.get(name, 0)} faces)"
+            axes.step(seconds, counts, where="post", label=label, color=color, linewidth=1.4)
         axes.set_xlabel("time (s)")
         axes.set_ylabel("detections in frame")
         axes.set_title(title, fontsize=10)

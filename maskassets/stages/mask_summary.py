@@ -53,6 +53,7 @@ def summarize_video(
             {name: counts[:, column] for column, name in enumerate(object_classes)},
             class_colors=class_colors,
             title=f"{tracks.partition}: detections scored above {threshold:g}",
+            faces_by_class={name: len(seconds) for name, seconds in on_screen.items()},
         )
     )
     staged.metadata.update({"frame_count": len(pts_seconds), "threshold": threshold, CLASS_ROWS: summary.to_pylist()})
