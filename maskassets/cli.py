@@ -177,10 +177,9 @@ def _export(video: str, *, export_format: export_stage.ExportFormat, out: str | 
         if target == "-"
         else open(target, "w", encoding="utf-8", newline="") as output
     ):
-        counts = export_stage.write_export(
+        counts = export_stage.write_exports(
             frames_with_detections(store, frames, tracks, TRACKS_TABLE),
-            output,
-            export_format=export_format,
+            {export_format: output},
             video=video,
             class_names=class_names,
         )

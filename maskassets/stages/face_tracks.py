@@ -3,7 +3,7 @@ each track: per track and class, how often and when it was seen."""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -81,15 +81,14 @@ def tracks_table(
     trails: Sequence[list[list[float]]],
     class_names: Sequence[str],
 ) -> pa.Table:
-    rows = list(tracked)
     return pa.Table.from_pydict(
         {
-            schema.FRAME_INDEX: [frame.frame_index for frame, _ in rows],
-            schema.BOXES: [frame.boxes for frame, _ in rows],
-            schema.LABELS: [frame.labels for frame, _ in rows],
-            schema.SCORES: [frame.scores for frame, _ in rows],
-            schema.CLASS_NAMES: [[class_name(class_names, label) for label in frame.labels] for frame, _ in rows],
-            schema.TRACK_IDS: [ids.track_ids for _, ids in rows],
+            schema.FRAME_INDEX: [frame.frame_index for frame, _ in tracked],
+            schema.BOXES: [frame.boxes for frame, _ in tracked],
+            schema.LABELS: [frame.labels for frame, _ in tracked],
+            schema.SCORES: [frame.scores for frame, _ in tracked],
+            schema.CLASS_NAMES: [[class_name(class_names, label) for label in frame.labels] for frame, _ in tracked],
+            schema.TRACK_IDS: [ids.track_ids for _, ids in tracked],
             schema.TRAILS: list(trails),
         },
         schema=schema.FACE_TRACKS_SCHEMA,
@@ -170,6 +169,23 @@ class TrackSpans:
         return pa.Table.from_pylist(rows, schema=schema.TRACK_SPANS_SCHEMA)
 
 
+@dataclass(frozen=True)
+class TrackExtent:
+    track_class: str
+    first_seconds: float
+    last_seconds: float
+
+
+def track_extents(spans: pa.Table) -> dict[int, TrackExtent]:
+    """Per track id, in order: its class and the times of its first and last detection, whatever their class."""
+    extents: dict[int, TrackExtent] = {}
+    for row in spans.to_pylist():
+        first, last = row[schema.FIRST_SEEN_SECONDS], row[schema.LAST_SEEN_SECONDS]
+        if (known := extents.get(row[schema.TRACK_ID])) is not None:
+            first, last = min(first, known.first_seconds), max(last, known.last_seconds)
+        extents[row[schema.TRACK_ID]] = TrackExtent(row[schema.TRACK_CLASS], first, last)
+    return dict(sorted(extents.items()))
+
+
 def _tracks_per_class(spans: pa.Table) -> dict[str, int]:
-    tracks = {row[schema.TRACK_ID]: row[schema.TRACK_CLASS] for row in spans.to_pylist()}
-    return {name: list(tracks.values()).count(name) for name in sorted(set(tracks.values()))}
+    return dict(sorted(Counter(extent.track_class for extent in track_extents(spans).values()).items()))

@@ -94,21 +94,9 @@ def class_summary_table(
 def seconds_on_screen(spans: pa.Table, *, frame_seconds: float) -> dict[str, list[float]]:
     """Per class, how long each track of that class was on screen: from its first frame's time to the end of
     its last frame (one frame after its time), in track order."""
-    bounds: dict[int, tuple[str, float, float]] = {}
-    for row in spans.to_pylist():
-        track_class, first, last = bounds.get(
-            row[schema.TRACK_ID],
-            (row[schema.TRACK_CLASS], row[schema.FIRST_SEEN_SECONDS], row[schema.LAST_SEEN_SECONDS]),
-        )
-        bounds[row[schema.TRACK_ID]] = (
-            track_class,
-            min(first, row[schema.FIRST_SEEN_SECONDS]),
-            max(last, row[schema.LAST_SEEN_SECONDS]),
-        )
     per_class: dict[str, list[float]] = {}
-    for track_id in sorted(bounds):
-        track_class, first, last = bounds[track_id]
-        per_class.setdefault(track_class, []).append(last - first + frame_seconds)
+    for extent in face_tracks.track_extents(spans).values():
+        per_class.setdefault(extent.track_class, []).append(extent.last_seconds - extent.first_seconds + frame_seconds)
     return per_class
 
 
