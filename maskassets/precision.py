@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import ray
 import torch
 from torch import nn
 
@@ -87,13 +86,3 @@ def cpu_flags() -> frozenset[str]:
         if name.strip() in ("flags", "Features"):
             return frozenset(value.split())
     return frozenset()
-
-
-@ray.remote(max_retries=0)
-def precision_problem_on_worker(precision: Precision, device: str) -> str | None:
-    """``native_precision_problem`` on a Ray worker of the detector actors' shape (run it with their resources)."""
-    from maskassets.predictor import pick_device
-
-    resolved = pick_device(device)
-    problem = native_precision_problem(precision, resolved, cpu_flags())
-    return f"{problem} ({resolved.type} on node {ray.get_runtime_context().get_node_id()[:8]})" if problem else None

@@ -16,9 +16,9 @@ from maskassets.batch_mapping import ActorPoolSettings
     ("settings", "batch_size"),
     [
         (ActorPoolSettings(gpus_per_actor=0.0), 1),
-        (ActorPoolSettings(gpus_per_actor=1.0), 4),
-        (ActorPoolSettings(gpus_per_actor=0.5), 4),
-        (ActorPoolSettings(batch_size=8, gpus_per_actor=0.0), 8),
+        (ActorPoolSettings(gpus_per_actor=1.0), 8),
+        (ActorPoolSettings(gpus_per_actor=0.5), 8),
+        (ActorPoolSettings(batch_size=3, gpus_per_actor=0.0), 3),
         (ActorPoolSettings(batch_size=2, gpus_per_actor=1.0), 2),
     ],
 )

@@ -115,7 +115,7 @@ class DetectorResource(dg.ConfigurableResource):
     box_score_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
     box_detections_per_img: int = Field(default=100, ge=1)
     device: str = "auto"
-    batch_size: int | None = Field(default=None, ge=1, description="Frames per forward; unset: 4 on GPU, 1 on CPU.")
+    batch_size: int | None = Field(default=None, ge=1, description="Frames per forward; unset: 8 on GPU, 1 on CPU.")
     pool_size: int = Field(
         default=0, ge=0, description="Actors running the model; 0 sizes the pool to the cluster and the video."
     )

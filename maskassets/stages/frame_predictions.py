@@ -97,9 +97,9 @@ def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPool
     fp32) is refused, as found by a Ray task of the actors' shape on the cluster itself."""
     if precision == "fp32":
         return
-    from maskassets.precision import PrecisionError, precision_problem_on_worker
+    from maskassets.precision import PrecisionError
 
-    probe = precision_problem_on_worker.options(
+    probe = _precision_problem_on_worker.options(
         num_cpus=pool.cpus_per_actor, num_gpus=pool.resolved_gpus_per_actor()
     ).remote(precision, device)
     if problem := ray.get(probe):
@@ -108,6 +108,17 @@ def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPool
             "slower than fp32. Unset MASKASSETS_PRECISION (fp32), or run the actors where it is native: bf16 on "
             "GPUs from Ampere on and CPUs with AVX-512 BF16 or AMX, fp16 on GPUs."
         )
+
+
+@ray.remote(max_retries=0)
+def _precision_problem_on_worker(precision: Precision, device: str) -> str | None:
+    """Why the device a detector actor would get on this worker only emulates ``precision`` (None: native)."""
+    from maskassets.precision import cpu_flags, native_precision_problem
+    from maskassets.predictor import pick_device
+
+    resolved = pick_device(device)
+    problem = native_precision_problem(precision, resolved, cpu_flags())
+    return f"{problem} ({resolved.type} on node {ray.get_runtime_context().get_node_id()[:8]})" if problem else None
 
 
 class StrideFiller:
