@@ -22,13 +22,13 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 class BoxAnnotator:
-    """Draws every detection scored above ``threshold``; the best-scored box ends up on top."""
+    """Draws the detections it is given (``Detections.above`` picks those a video shows); the best-scored box ends
+    up on top."""
 
     def __init__(
         self,
         *,
         class_names: Sequence[str],
-        threshold: float = 0.5,
         class_colors: Mapping[str, RGB] | None = None,
         line_width: int = 2,
         font_scale: float = 0.4,
@@ -36,7 +36,6 @@ class BoxAnnotator:
         trail_points: int = 0,
     ) -> None:
         self.class_names = list(class_names)
-        self.threshold = threshold
         self.class_colors = dict(DEFAULT_CLASS_COLORS if class_colors is None else class_colors)
         self.line_width = line_width
         self.font_scale = font_scale
@@ -46,16 +45,15 @@ class BoxAnnotator:
     def annotate(self, scene: np.ndarray, detections: Detections) -> np.ndarray:
         """A copy of the RGB ``scene`` with ``detections`` drawn on it."""
         canvas = np.ascontiguousarray(scene).copy()
-        shown = detections.above(self.threshold)
-        for position in np.argsort(shown.scores, kind="stable"):
-            name = class_name(self.class_names, int(shown.labels[position]))
+        for position in np.argsort(detections.scores, kind="stable"):
+            name = class_name(self.class_names, int(detections.labels[position]))
             color = self.class_colors.get(name, _UNKNOWN_CLASS_COLOR)
-            x1, y1, x2, y2 = (int(round(float(v))) for v in shown.boxes[position])
+            x1, y1, x2, y2 = (int(round(float(v))) for v in detections.boxes[position])
             cv2.rectangle(canvas, (x1, y1), (x2, y2), color, self.line_width)
-            if self.trail_points and shown.trails is not None:
-                self._draw_trail(canvas, shown.trails[position], color)
+            if self.trail_points and detections.trails is not None:
+                self._draw_trail(canvas, detections.trails[position], color)
             if self.show_labels:
-                self._draw_label(canvas, label_text(shown, position, name), (x1, y1), color)
+                self._draw_label(canvas, label_text(detections, position, name), (x1, y1), color)
         return canvas
 
     def _draw_trail(self, canvas: np.ndarray, trail: Sequence[float], color: RGB) -> None:

@@ -95,10 +95,12 @@ def map_frame_table(
     An actor that dies (OOM killer, a lost node, kill -9) is restarted and its unfinished batches are
     retried on it: Ray Data's defaults for actor pools (``max_restarts=-1``, ``max_task_retries=-1``).
     """
-    data_context = ray.data.DataContext.get_current()
-    data_context.execution_options.preserve_order = True
     actors = pool.resolved_pool_size(source.row_count())
-    mapped = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS).map_batches(
+    rows = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS)
+    # Shards are numbered as they come back, so this dataset (and only it: it holds its own copy of the
+    # DataContext) must keep the source's order.
+    rows.context.execution_options.preserve_order = True
+    mapped = rows.map_batches(
         node_tagged(batch_class),
         fn_constructor_kwargs=constructor_kwargs,
         batch_size=pool.resolved_batch_size(),

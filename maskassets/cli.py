@@ -7,10 +7,13 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
@@ -21,11 +24,14 @@ from maskassets.defs.resources import resources_from_environment
 from maskassets.frame_detections import frames_with_detections
 from maskassets.garbage import collect_garbage
 from maskassets.schema import TRACKS_TABLE
+from maskassets.sources import MissingVideoFolderError
 from maskassets.stages import detections_export as export_stage
 from maskassets.stages import face_tracks as tracks_stage
 from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import ArtifactStore
+from maskassets.storage_errors import StorageAccessError
 from maskassets.summary_report import stored_summary, summary_lines
+from maskassets.update_output import StageLines, update_loggers
 
 #: Command-line options that stand for a MASKASSETS_* variable, where a command has them.
 _OVERRIDES = {
@@ -61,9 +67,16 @@ class UpdateReport:
         return lines
 
 
-def update_all(instance: dg.DagsterInstance) -> UpdateReport:
-    """Register every video as a partition and run the whole chain for each; unchanged stages are reused."""
-    defs = build_definitions()
+def update_all(
+    instance: dg.DagsterInstance, *, stage_lines: StageLines | None = None, log_file: Path | None = None
+) -> UpdateReport:
+    """Register every video as a partition and run the whole chain for each; unchanged stages are reused. With
+    ``stage_lines``, each stage's progress and outcome are printed as it goes and Dagster's events written to
+    ``log_file`` instead of the console."""
+    loggers = update_loggers(stage_lines, log_file) if stage_lines and log_file else {}
+    defs = build_definitions(loggers=loggers or None)
+    # Dagster starts a job's loggers only when the run's config names them.
+    run_config = {"loggers": {name: {} for name in loggers}}
     scan = defs.resources["videos"].folder().scan()
     videos = scan.videos
     registered = set(instance.get_dynamic_partitions(video_partitions.name))
@@ -76,24 +89,32 @@ def update_all(instance: dg.DagsterInstance) -> UpdateReport:
         instance.add_dynamic_partitions(video_partitions.name, report.new)
     job = defs.resolve_job_def("video_pipeline")
     for key in videos:
-        result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        if stage_lines:
+            stage_lines.video = key
+        result = job.execute_in_process(
+            run_config=run_config, partition_key=key, instance=instance, raise_on_error=False
+        )
         report.outcomes[key] = {stage: "not run" for stage in STAGES} | _stage_outcomes(result)
         if not result.success:
             report.failures[key] = [
-                f"{event.step_key}: {_root_cause(event.step_failure_data.error)}"
+                f"{event.step_key}: {root_cause(event.step_failure_data.error)}"
                 for event in result.get_step_failure_events()
             ]
-    summary = defs.resolve_job_def("videos_summary").execute_in_process(instance=instance, raise_on_error=False)
+    if stage_lines:
+        stage_lines.video = "all videos"
+    summary = defs.resolve_job_def("videos_summary").execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
     if summary.success:
         report.videos_summary = _stage_outcomes(summary)["videos_mask_summary"]
     else:
         report.videos_summary = "FAILED " + "; ".join(
-            _root_cause(event.step_failure_data.error) for event in summary.get_step_failure_events()
+            root_cause(event.step_failure_data.error) for event in summary.get_step_failure_events()
         )
     return report
 
 
-def _root_cause(error) -> str:
+def root_cause(error: SerializableErrorInfo) -> str:
     """The stage's own error under Dagster's wrappers: it names the input and the fix."""
     while error.cls_name.startswith("Dagster") and error.cause is not None:
         error = error.cause
@@ -155,9 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[variable] = getattr(args, option)
     if args.command == "gc":
         return _collect_garbage(grace_hours=args.grace_hours, dry_run=args.dry_run)
-    with dg.DagsterInstance.get() as instance:
-        report = update_all(instance)
-    print("\n".join(report.lines()))
+    log_file = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"update-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    try:
+        with dg.DagsterInstance.get() as instance:
+            report = update_all(instance, stage_lines=StageLines(sys.stdout, root_cause=root_cause), log_file=log_file)
+    except (MissingVideoFolderError, StorageAccessError) as error:
+        print(f"maskassets update: {error}", file=sys.stderr)
+        return 2
+    print("\n".join([*report.lines(), f"Dagster's log of this update: {log_file}"]))
     return 1 if report.failures else 0
 
 

@@ -1,5 +1,7 @@
 """The one Definitions object that workspace.yaml, `dagster dev` and the CLI load."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from maskassets.defs.assets.annotated_frames import annotated_frames
@@ -36,8 +38,9 @@ BUILT_ASSETS = [
 ]
 
 
-def build_definitions() -> dg.Definitions:
-    """The definitions, with resources configured from the MASKASSETS_* variables set right now."""
+def build_definitions(loggers: Mapping[str, dg.LoggerDefinition] | None = None) -> dg.Definitions:
+    """The definitions, with resources configured from the MASKASSETS_* variables set right now; ``loggers``
+    replace Dagster's console logger in every job."""
     resources = resources_from_environment()
     settings = settings_fingerprints(
         resources["detector"], resources["tracker"], resources["drawing"], resources["encoder"]
@@ -51,6 +54,7 @@ def build_definitions() -> dg.Definitions:
         # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a
         # Ray connection per stage (seconds each) and leave Ray processes behind every step.
         executor=dg.in_process_executor,
+        loggers=loggers,
     )
 
 

@@ -73,7 +73,8 @@ class Detections:
         )
 
     def above(self, threshold: float) -> Detections:
-        keep = self.scores > threshold
+        """The detections a video shows at ``threshold`` (drawn and counted)."""
+        keep = shown(self.scores, threshold)
         return Detections(
             boxes=self.boxes[keep],
             labels=self.labels[keep],
@@ -115,6 +116,18 @@ def detections_by_frame(table: pa.Table) -> dict[int, Detections]:
             strict=True,
         )
     }
+
+
+def shown(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Which of ``scores`` a video shows at ``threshold``: those strictly above it. The one rule the drawing, the
+    summaries and the exports follow."""
+    return np.asarray(scores) > threshold
+
+
+def detected_classes(class_names: Sequence[str]) -> list[tuple[int, str]]:
+    """The (label, name) of every class a detector can return: torchvision's detectors reserve label 0 for the
+    background, which is never detected."""
+    return list(enumerate(class_names))[1:]
 
 
 def class_name(class_names: Sequence[str], label: int) -> str:

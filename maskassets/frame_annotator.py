@@ -17,8 +17,9 @@ from maskassets.frame_codec import FrameFormat, decode_frame
 
 
 class FrameAnnotatorBatch:
-    def __init__(self, *, annotator: BoxAnnotator, frame_format: FrameFormat) -> None:
+    def __init__(self, *, annotator: BoxAnnotator, threshold: float, frame_format: FrameFormat) -> None:
         self.annotator = annotator
+        self.threshold = threshold
         self.frame_format = frame_format
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
@@ -33,7 +34,7 @@ class FrameAnnotatorBatch:
             strict=True,
         ):
             detections = Detections.from_row(_stacked(boxes), labels, scores, track_ids=track_ids, trails=trails)
-            shown = detections.above(self.annotator.threshold)
+            shown = detections.above(self.threshold)
             images.append(
                 self.frame_format.encode(self.annotator.annotate(decode_frame(image), shown)) if len(shown) else image
             )

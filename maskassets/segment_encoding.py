@@ -37,7 +37,12 @@ class EncoderSettings:
 
     @property
     def file_name(self) -> str:
-        return f"annotated.{OUTPUT_FORMATS[self.codec].extension}"
+        return output_file_name(self.codec)
+
+
+def output_file_name(codec: OutputCodec) -> str:
+    """The name of the published video encoded with ``codec`` (``annotated.webm``, ``annotated.mp4``)."""
+    return f"annotated.{OUTPUT_FORMATS[codec].extension}"
 
 
 @dataclass(frozen=True)

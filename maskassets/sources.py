@@ -27,6 +27,10 @@ UNFINISHED_SUFFIXES = frozenset({".part", ".partial", ".crdownload", ".download"
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
 
+class MissingVideoFolderError(FileNotFoundError):
+    """The videos folder (or S3 prefix) does not exist."""
+
+
 @dataclass(frozen=True)
 class FolderScan:
     """What the videos folder holds: the videos by partition key, and every other file with why it is not one."""
@@ -66,7 +70,7 @@ class VideoFolder:
 
     def _scan(self) -> FolderScan:
         if not self.root.exists():
-            raise FileNotFoundError(
+            raise MissingVideoFolderError(
                 f"The videos folder {self.location} does not exist; create it or point "
                 "MASKASSETS_VIDEOS at the folder or s3:// prefix that holds your videos."
             )

@@ -25,10 +25,14 @@ def test_box_edges_take_the_class_colour_and_nothing_else_changes():
     assert not changed[60:80, 50:90].any(), "the inside of a box stays untouched"
 
 
-def test_only_detections_scored_above_the_threshold_are_drawn():
-    annotator = BoxAnnotator(class_names=DEFAULT_CLASS_NAMES, threshold=0.5)
-    drawn = annotator.annotate(_scene(), _detections(((10, 10, 50, 50), 2, 0.5), ((60, 60, 90, 90), 2, 0.49)))
-    np.testing.assert_array_equal(drawn, _scene())
+def test_only_detections_scored_above_the_threshold_are_shown():
+    detections = _detections(((10, 10, 50, 50), 2, 0.5), ((60, 60, 90, 90), 2, 0.49), ((20, 60, 50, 90), 1, 0.51))
+    shown = detections.above(0.5)
+    assert shown.scores.tolist() == [np.float32(0.51)]
+    drawn = BoxAnnotator(class_names=DEFAULT_CLASS_NAMES, show_labels=False).annotate(_scene(), shown)
+    changed = np.any(drawn != _scene(), axis=-1)
+    assert changed[60:91, 20:51].any(), "the box scored 0.51 is drawn"
+    assert not changed[:55, :55].any() and not changed[55:, 55:].any(), "the boxes at 0.5 and 0.49 are not"
 
 
 def test_the_label_shows_class_and_score_on_the_class_colour_and_the_best_box_is_on_top():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -9,9 +12,9 @@ import pytest
 
 from maskassets.cli import STAGES
 from maskassets.defs.partitions import video_partitions
-from maskassets.stages.output_webm import WEBM_FILE
+from maskassets.segment_encoding import output_file_name
 from maskassets.storage import ArtifactStore
-from maskassets_tests.commands import REPO_ROOT, run_command
+from maskassets_tests.commands import REPO_ROOT, command_line, run_command
 from maskassets_tests.media import make_clip
 
 pytestmark = pytest.mark.slow
@@ -23,7 +26,9 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
     make_clip(videos / "first.mp4", frames=5)
     make_clip(videos / "second.mp4", frames=3)
 
-    first = run_command(["maskassets", "update"], cwd=tmp_path).stdout
+    completed = run_command(["maskassets", "update"], cwd=tmp_path)
+    first = completed.stdout
+    _assert_each_stage_was_printed_as_it_went(completed)
     assert "2 video(s); 2 new" in first
     assert "first.mp4: model_checkpoint built, video_frames built, source_audio built, frame_predictions built" in first
     assert "second.mp4: model_checkpoint reused, video_frames built" in first
@@ -32,12 +37,64 @@ def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, p
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     for key in ("first.mp4", "second.mp4"):
         manifest = store.require_manifest("output_webm", key)
-        assert store.artifact_path(manifest, WEBM_FILE).stat().st_size > 0
+        assert store.artifact_path(manifest, output_file_name("vp8")).stat().st_size > 0
 
     again = run_command(["maskassets", "update"], cwd=tmp_path).stdout
     assert "0 new" in again
     for key in ("first.mp4", "second.mp4"):
         assert f"{key}: " + ", ".join(f"{stage} reused" for stage in STAGES) in again
+    assert sorted(_stage_lines(again)) == sorted(
+        f"{key}: {stage} reused" for key in ("first.mp4", "second.mp4") for stage in STAGES
+    )
+    assert not any(_PROGRESS.match(line) for line in again.splitlines()), "nothing was built, so no progress"
+
+
+_PROGRESS = re.compile(r"(\S+): (\w+): (\d+)/(\d+) frames \(\d+%\), [\d.]+ frames/s, ETA .+")
+_OUTCOME = re.compile(r"(\S+): (\w+) (built|reused|FAILED: .+)")
+
+
+def _stage_lines(printed: str) -> list[str]:
+    return [line for line in printed.splitlines() if _OUTCOME.fullmatch(line) and not line.startswith("all videos")]
+
+
+def _assert_each_stage_was_printed_as_it_went(completed: subprocess.CompletedProcess) -> None:
+    """first.mp4 (5 frames) then second.mp4 (3 frames), built: each stage's progress then outcome, in run order;
+    Dagster's events in the log file named last, not on the terminal."""
+    lines = completed.stdout.splitlines()
+    outcomes = _stage_lines(completed.stdout)
+    assert set(outcomes[: len(STAGES)]) == {f"first.mp4: {stage} built" for stage in STAGES}
+    assert set(outcomes[len(STAGES) :]) == {"second.mp4: model_checkpoint reused"} | {
+        f"second.mp4: {stage} built" for stage in STAGES[1:]
+    }
+    progress = [(lines.index(line), _PROGRESS.fullmatch(line).groups()) for line in lines if _PROGRESS.fullmatch(line)]
+    for position, (video, stage, _, _) in progress:
+        assert position < lines.index(f"{video}: {stage} built"), "progress comes before the outcome"
+    finals = {groups for _, groups in progress}
+    for stage in ("video_frames", "frame_predictions", "annotated_frames", "output_webm"):
+        assert ("first.mp4", stage, "5", "5") in finals and ("second.mp4", stage, "3", "3") in finals
+    assert "all videos: videos_mask_summary built" in lines
+
+    assert "STEP_START" not in completed.stdout + completed.stderr, "Dagster's event stream is not printed"
+    assert lines[-1].startswith("Dagster's log of this update: ")
+    log = Path(lines[-1].removeprefix("Dagster's log of this update: ")).read_text()
+    assert log.count("STEP_START") >= 2 * len(STAGES) and "ASSET_MATERIALIZATION" in log
+
+
+def test_maskassets_update_of_a_missing_folder_says_so_in_one_line_and_exits_2(tmp_path, pipeline_env):
+    missing = tmp_path / "no-such-folder"
+    completed = subprocess.run(
+        command_line(["maskassets", "update", "--videos", str(missing)]),
+        cwd=tmp_path,
+        env={**os.environ, **pipeline_env},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        f"maskassets update: The videos folder {missing} does not exist; create it or point MASKASSETS_VIDEOS at "
+        "the folder or s3:// prefix that holds your videos."
+    ]
 
 
 def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, pipeline_env, dagster_home):

@@ -18,8 +18,8 @@ import skvideo
 from maskassets import schema
 from maskassets.defs.partitions import video_partitions
 from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
+from maskassets.segment_encoding import output_file_name
 from maskassets.sharded_tables import read_table
-from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.commands import REPO_ROOT, command_line, start_command
 from maskassets_tests.media import copy_carphone, decode_rgb_frames, make_clip
@@ -96,7 +96,7 @@ def _assert_every_frame_once(store: ArtifactStore, key: str, frames: int) -> Non
         table = read_table(store, manifest, table_name)
         assert table[schema.FRAME_INDEX].to_pylist() == list(range(frames)), stage
     webm = store.require_manifest("output_webm", key)
-    assert len(decode_rgb_frames(Path(store.artifact_path(webm, WEBM_FILE).path))) == frames
+    assert len(decode_rgb_frames(Path(store.artifact_path(webm, output_file_name("vp8")).path))) == frames
 
 
 def test_two_runs_of_one_partition_at_once_leave_one_complete_artifact_per_stage(pipeline_env, dagster_home):

@@ -55,11 +55,11 @@ def test_video_frames_shows_a_contact_sheet_and_the_video_geometry(published_vid
     assert metadata["dagster/row_count"].value == clip["frames"]
 
 
-def test_frame_predictions_per_class_table_adds_up_to_the_stored_detections(published_videos):
+def test_frame_predictions_class_table_adds_up_to_the_stored_detections(published_videos):
     metadata = _latest_metadata(published_videos, "frame_predictions", "a.mp4")
     predictions = stored_table(published_videos.store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE)
     names = [name for row in predictions.column(schema.CLASS_NAMES).to_pylist() for name in row]
-    table = {record.data["class"]: record.data for record in metadata["per_class"].value.records}
+    table = {record.data["class"]: record.data for record in metadata["stored_detections_by_class"].value.records}
 
     assert list(table) == list(DEFAULT_CLASS_NAMES[1:])
     for name, row in table.items():
@@ -106,7 +106,7 @@ def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
     metadata = _latest_metadata(published_videos, "mask_summary", "a.mp4")
     plot = _embedded_image(metadata["timeline"].value)
     assert plot.shape[0] > 100 and plot.shape[1] > 400
-    shown_rows = {record.data["class_name"]: record.data for record in metadata["per_class"].value.records}
+    shown_rows = {record.data["class_name"]: record.data for record in metadata["shown_by_class"].value.records}
     assert {name: row["frames_with_class"] for name, row in shown_rows.items()} == {
         name: row[schema.FRAMES_WITH_CLASS] for name, row in summary.items()
     }

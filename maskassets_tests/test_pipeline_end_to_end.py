@@ -13,7 +13,7 @@ from maskassets.annotate import DEFAULT_CLASS_COLORS
 from maskassets.detections import class_name, detections_by_frame
 from maskassets.frame_codec import decode_frame
 from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
-from maskassets.stages.output_webm import WEBM_FILE
+from maskassets.segment_encoding import output_file_name
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import (
     TEST_SPEC,
@@ -143,4 +143,4 @@ def _far_from_boxes(shape: tuple[int, int], boxes: np.ndarray, *, margin: int) -
 
 def _webm_path(store: ArtifactStore, key: str):
     manifest = store.require_manifest("output_webm", key)
-    return Path(store.artifact_path(manifest, WEBM_FILE).path)
+    return Path(store.artifact_path(manifest, output_file_name("vp8")).path)

@@ -20,10 +20,10 @@ from maskassets.cli import STAGES, update_all
 from maskassets.definitions import build_definitions
 from maskassets.frame_codec import FrameFormat, decode_frame
 from maskassets.schema import FRAMES_TABLE
+from maskassets.segment_encoding import output_file_name
 from maskassets.sharded_tables import read_table
 from maskassets.sources import VideoFolder
 from maskassets.stages.model_checkpoint import download_checkpoint
-from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import ArtifactStore
 from maskassets.storage_errors import StorageAccessError
@@ -96,7 +96,7 @@ def test_the_whole_chain_runs_with_videos_and_artifacts_on_s3(s3_endpoint, pipel
     manifest = store.require_manifest("output_webm", "clip.mp4")
     local_copy = Path(pipeline_env["MASKASSETS_ARTIFACTS"]) / "downloaded.webm"
     local_copy.parent.mkdir(parents=True, exist_ok=True)
-    local_copy.write_bytes(store.artifact_path(manifest, WEBM_FILE).read_bytes())
+    local_copy.write_bytes(store.artifact_path(manifest, output_file_name("vp8")).read_bytes())
     assert len(decode_rgb_frames(local_copy)) == 4
     for item in client.list_objects_v2(Bucket="media", Prefix="artifacts/")["Contents"]:
         if item["Key"].endswith("manifest.json"):

@@ -13,8 +13,8 @@ import pytest
 from maskassets.cli import STAGES, update_all
 from maskassets.frame_codec import decode_frame
 from maskassets.schema import FRAMES_TABLE
+from maskassets.segment_encoding import output_file_name
 from maskassets.sharded_tables import read_table
-from maskassets.stages.output_webm import WEBM_FILE
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import (
     ffprobe_frames,
@@ -76,7 +76,7 @@ def test_odd_sizes_single_frames_variable_rates_and_rotation_are_kept(pipeline_e
     for key, frames in expected.items():
         assert [report.outcomes[key][stage] for stage in STAGES[1:]] == ["built"] * (len(STAGES) - 1)
         manifest = store.require_manifest("output_webm", key)
-        output = Path(store.artifact_path(manifest, WEBM_FILE).path)
+        output = Path(store.artifact_path(manifest, output_file_name("vp8")).path)
         assert _same_frames(_frames(output), frames), key
     assert [time for time, _ in _frames(sources["vfr.mkv"])] == VFR_TIMESTAMPS
     # The rate comes from the timestamps, not from the header's claim.

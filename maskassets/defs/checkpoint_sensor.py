@@ -3,9 +3,9 @@ mtime) differs from the last one seen, it records a new data version of checkpoi
 follows by rebuilding model_checkpoint and, if the bytes changed, every video's predictions."""
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from maskassets.defs.assets.checkpoint_file import UNOBSERVABLE, checkpoint_file
+from maskassets.defs.observations import observed_version
 from maskassets.defs.resources import DetectorResource
 from maskassets.redaction import redact_uri
 from maskassets.stages.model_checkpoint import checkpoint_marker
@@ -22,6 +22,4 @@ def checkpoint_sensor(context: dg.SensorEvaluationContext, detector: DetectorRes
     if marker == context.cursor:
         return dg.SensorResult(cursor=marker)
     context.log.info(f"{redact_uri(detector.checkpoint_uri)} changed: {marker}")
-    return dg.SensorResult(
-        asset_events=[dg.AssetObservation(checkpoint_file.key, tags={DATA_VERSION_TAG: marker})], cursor=marker
-    )
+    return dg.SensorResult(asset_events=[observed_version(checkpoint_file.key, marker)], cursor=marker)

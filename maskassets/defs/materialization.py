@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome
 from maskassets.defs.checks import check_result
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.versions import fingerprint
 
 GROUP = "video_pipeline"
 
@@ -58,6 +59,57 @@ def materialize_or_reuse(
         metadata=metadata,
         data_version=dg.DataVersion(manifest.version),
         check_results=[check_result(name, outcome) for name, outcome in outcomes.items()] or None,
+    )
+
+
+class Stage(Protocol):
+    """A stage's plain module (``maskassets.stages.*``): its name and the version of the code that builds it."""
+
+    STAGE: str
+    CODE_VERSION: str
+
+
+def read_inputs(
+    context: dg.AssetExecutionContext, store: ArtifactStore, *assets: dg.AssetsDefinition
+) -> list[Manifest]:
+    """The stored artifacts of ``assets``, which the asset being materialized reads: each must be one of its
+    declared dependencies (so the graph shows everything it reads), and is read for this run's video where it
+    is per video."""
+    declared = set(context.assets_def.dependency_keys)
+    manifests = []
+    for asset in assets:
+        if asset.key not in declared:
+            raise dg.DagsterInvariantViolationError(
+                f"{context.asset_key.to_user_string()} reads {asset.key.to_user_string()} but does not declare it "
+                "as a dependency"
+            )
+        partition = context.partition_key if asset.partitions_def is not None else None
+        manifests.append(store.require_manifest(asset.key.to_user_string(), partition))
+    return manifests
+
+
+def materialize_derived(
+    context: dg.AssetExecutionContext,
+    store: ArtifactStore,
+    stage: Stage,
+    *,
+    inputs: Sequence[Manifest],
+    settings: Any,
+    build: Callable[[StagedArtifact], Any],
+    describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
+    check: Callable[[Manifest], Mapping[str, CheckOutcome]] | None = None,
+) -> dg.MaterializeResult:
+    """``materialize_or_reuse`` for a stage built from other stages' artifacts, versioned by the one rule: its code
+    version, the ``settings`` that change what it computes and the versions of the ``inputs`` it reads."""
+    return materialize_or_reuse(
+        context,
+        store,
+        stage=stage.STAGE,
+        partition=context.partition_key if context.has_partition_key else None,
+        version=fingerprint(stage.STAGE, stage.CODE_VERSION, *(manifest.version for manifest in inputs), settings),
+        build=build,
+        describe=describe,
+        check=check,
     )
 
 

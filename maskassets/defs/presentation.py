@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow as pa
 
 from maskassets import schema
+from maskassets.detections import detected_classes
 from maskassets.previews import markdown_image
 from maskassets.storage import ArtifactStore, Manifest
 
@@ -53,10 +54,10 @@ def predictions_metadata(manifest: Manifest, class_names: Sequence[str]) -> dict
                 "share_of_frames": round(frames_with.get(name, 0) / frame_count, 4) if frame_count else 0.0,
             }
         )
-        for name in [*class_names[1:], *sorted(set(detections) - set(class_names))]
+        for name in [*(name for _, name in detected_classes(class_names)), *sorted(set(detections) - set(class_names))]
     ]
     return {
-        "per_class": dg.MetadataValue.table(records, schema=_CLASS_TABLE_SCHEMA),
+        "stored_detections_by_class": dg.MetadataValue.table(records, schema=_CLASS_TABLE_SCHEMA),
         "dagster/row_count": dg.MetadataValue.int(frame_count),
     }
 

@@ -186,7 +186,6 @@ class DrawingResource(dg.ConfigurableResource):
     def annotator(self, class_names: list[str]) -> BoxAnnotator:
         return BoxAnnotator(
             class_names=class_names,
-            threshold=self.threshold,
             class_colors={name: (rgb[0], rgb[1], rgb[2]) for name, rgb in self.class_colors.items()},
             line_width=self.line_width,
             font_scale=self.font_scale,

@@ -5,11 +5,11 @@ import time
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from maskassets.arrivals import Look, look_again, looks_from_json, looks_to_json
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.jobs import video_pipeline_job
+from maskassets.defs.observations import observed_version
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
 from maskassets.sources import change_marker
@@ -53,10 +53,7 @@ def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderRe
         run_requests=[dg.RunRequest(partition_key=key, run_key=f"{key}@{markers[key]}") for key in new_keys + replaced],
         dynamic_partitions_requests=[video_partitions.build_add_request(new_keys)] if new_keys else [],
         # Lineage for the UI: video_frames records which version of its source it was built from.
-        asset_events=[
-            dg.AssetObservation(source_video.key, partition=key, tags={DATA_VERSION_TAG: markers[key]})
-            for key in new_keys + replaced
-        ],
+        asset_events=[observed_version(source_video.key, markers[key], partition=key) for key in new_keys + replaced],
         cursor=json.dumps(
             {"looks": looks_to_json(looks), "taken": {**cursor.taken, **settled}, "skipped": scan.skipped},
             sort_keys=True,

@@ -1,5 +1,5 @@
-"""What the stages built straight from a source file know of it: its content fingerprint, recorded in their
-manifests with the change marker it was taken under, so that an unchanged file is never read again."""
+"""What video_frames knows of its source file: its content fingerprint, recorded in the manifest with the change
+marker it was taken under, so that an unchanged file is never read again."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from maskassets.sources import SourceFingerprint, SourceVideo, fingerprint_source
-from maskassets.stages import source_audio, video_frames
 from maskassets.storage import ArtifactStore, StagedArtifact
 
 #: Manifest metadata: the source's content fingerprint and the change marker it was taken under.
 SOURCE_FINGERPRINT = "source_fingerprint"
 SOURCE_URI = "source_uri"
-#: The stages built from the source file itself; each records what it learnt of it for the others.
-SOURCE_STAGES = (video_frames.STAGE, source_audio.STAGE)
 
 
 @dataclass(frozen=True)
@@ -32,15 +29,14 @@ class SourceVersion:
 def source_version(
     store: ArtifactStore, stage: str, source: SourceVideo, partition: str, version_of: Callable[[str], str]
 ) -> SourceVersion:
-    """``stage``'s version, ``version_of`` the source's content fingerprint. The fingerprint is taken from
-    whichever source stage recorded it under the file's current change marker (nothing is read), else computed.
-    A stored artifact of this version that recorded another marker (the same bytes copied or restored) learns
-    the new one, so the next run reads nothing either."""
-    manifests = {name: store.read_manifest(name, partition) for name in SOURCE_STAGES}
-    known = [manifest.metadata.get(SOURCE_FINGERPRINT) for manifest in manifests.values() if manifest is not None]
-    fingerprint = fingerprint_source(source.path, [record for record in known if record])
+    """``stage``'s version, ``version_of`` the source's content fingerprint. The fingerprint is the one its stored
+    artifact recorded if the file's change marker is still the one it was taken under (nothing is read), else
+    computed. A stored artifact of this version that recorded another marker (the same bytes copied or restored)
+    learns the new one, so the next run reads nothing either."""
+    stored = store.read_manifest(stage, partition)
+    known = stored.metadata.get(SOURCE_FINGERPRINT) if stored is not None else None
+    fingerprint = fingerprint_source(source.path, [known] if known else [])
     version = version_of(fingerprint.content)
-    stored = manifests[stage]
     if (
         stored is not None
         and stored.version == version

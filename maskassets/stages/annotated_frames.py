@@ -25,6 +25,7 @@ def annotate_frames(
     frames: Manifest,
     tracks: Manifest,
     annotator: BoxAnnotator,
+    threshold: float,
     frame_format: FrameFormat,
     pool: ActorPoolSettings,
     layout: ShardLayout,
@@ -50,14 +51,14 @@ def annotate_frames(
             rows_per_shard=rows_per_shard(frames, layout),
         ),
         batch_class=FrameAnnotatorBatch,
-        constructor_kwargs={"annotator": annotator, "frame_format": frame_format},
+        constructor_kwargs={"annotator": annotator, "threshold": threshold, "frame_format": frame_format},
         pool=pool,
         progress=progress,
     )
     staged.add_table(schema.ANNOTATED_TABLE, [shard.as_dict() for shard in mapped.shards])
     summary = {
         "frame_count": check_contiguous(mapped.shards, table=schema.ANNOTATED_TABLE),
-        "threshold": annotator.threshold,
+        "threshold": threshold,
         "stored_bytes": sum(shard.bytes for shard in mapped.shards),
         "ray_nodes": sorted(mapped.nodes),
         # The encoder needs the source's geometry and rate; carrying them here keeps it reading one stage.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
-from maskassets.detections import class_name
+from maskassets.detections import class_name, detected_classes
 from maskassets.frame_detections import FrameDetections, frames_with_detections
 from maskassets.schema import TRACKS_TABLE
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
@@ -81,7 +81,7 @@ class _CocoExporter(_Exporter):
 
     def __init__(self, target: TextIO, *, video: str, class_names: Sequence[str]) -> None:
         super().__init__(target, video=video, class_names=class_names)
-        categories = [{"id": label, "name": name} for label, name in enumerate(class_names) if label > 0]
+        categories = [{"id": label, "name": name} for label, name in detected_classes(class_names)]
         head = {"info": {"description": f"maskassets detections of {video}", "video": video}, "categories": categories}
         target.write(json.dumps(head)[:-1] + ', "images": [')
         # Closed by finish(); an unnamed temporary file, so an export cut short leaves nothing on disk.

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from maskassets import schema
+from maskassets.detections import detected_classes, shown
 from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
 from maskassets.schema import FRAMES_TABLE, TRACKS_TABLE
 from maskassets.sharded_tables import iter_table_batches, read_table
@@ -37,7 +38,7 @@ def summarize_video(
     staged: StagedArtifact,
 ) -> pa.Table:
     """Count, per frame and class, the detections scored above ``threshold`` (those the video shows)."""
-    object_classes = list(class_names[1:])
+    object_classes = [name for _, name in detected_classes(class_names)]
     pts_seconds = (
         read_table(store, frames, FRAMES_TABLE, columns=[schema.PTS_SECONDS]).column(schema.PTS_SECONDS).to_numpy()
     )
@@ -111,9 +112,8 @@ def _counts_per_frame(
         for index, scores, names in zip(
             rows[schema.FRAME_INDEX], rows[schema.SCORES], rows[schema.CLASS_NAMES], strict=True
         ):
-            for score, name in zip(scores, names, strict=True):
-                # The same rule as the drawing (BoxAnnotator): strictly above the threshold.
-                if score > threshold and name in column_of:
+            for is_shown, name in zip(shown(scores, threshold), names, strict=True):
+                if is_shown and name in column_of:
                     counts[index, column_of[name]] += 1
     return counts
 

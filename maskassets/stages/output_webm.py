@@ -17,8 +17,6 @@ from maskassets.video import OUTPUT_FORMATS
 
 STAGE = "output_webm"
 CODE_VERSION = "5"
-WEBM_FILE = "annotated.webm"
-MP4_FILE = "annotated.mp4"
 POSTER_FILE = "poster.jpg"
 #: Segments are written here, joined, then removed before the commit.
 _SEGMENTS_FOLDER = "_segments"

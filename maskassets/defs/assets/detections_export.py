@@ -2,25 +2,17 @@ import dagster as dg
 
 from maskassets.defs.assets.face_tracks import face_tracks
 from maskassets.defs.assets.video_frames import video_frames
-from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.materialization import GROUP, materialize_or_reuse
-from maskassets.defs.partitions import video_partitions
+from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
+from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import detections_export as stage
-from maskassets.stages import face_tracks as tracks_stage
-from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import Manifest
-from maskassets.versions import fingerprint
 
 
-@dg.asset(
-    name=stage.STAGE,
-    partitions_def=video_partitions,
+@video_stage_asset(
+    stage,
     deps=[video_frames, face_tracks],
-    group_name=GROUP,
     kinds={"json", "csv"},
-    code_version=stage.CODE_VERSION,
-    automation_condition=keep_up_to_date,
     description=(
         "Every stored detection of the video with its track id, for other tools: COCO-style JSON (an image per "
         "frame with its frame_index and time, bbox as x, y, width, height, a score and track_id per annotation) "
@@ -32,9 +24,7 @@ def detections_export(
     context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
 ) -> dg.MaterializeResult:
     store = artifacts.store()
-    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
-    tracks = store.require_manifest(tracks_stage.STAGE, context.partition_key)
-    version = fingerprint(stage.STAGE, stage.CODE_VERSION, frames.version, tracks.version, detector.class_names)
+    frames, tracks = read_inputs(context, store, video_frames, face_tracks)
 
     def build(staged):
         stage.export_detections(store, frames=frames, tracks=tracks, class_names=detector.class_names, staged=staged)
@@ -45,12 +35,12 @@ def detections_export(
             for export_format, file_name in stage.FILES.items()
         }
 
-    return materialize_or_reuse(
+    return materialize_derived(
         context,
         store,
-        stage=stage.STAGE,
-        partition=context.partition_key,
-        version=version,
+        stage,
+        inputs=(frames, tracks),
+        settings=detector.class_names,
         build=build,
         describe=describe,
     )

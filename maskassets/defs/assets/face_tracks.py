@@ -2,24 +2,16 @@ import dagster as dg
 
 from maskassets.defs.assets.frame_predictions import frame_predictions
 from maskassets.defs.assets.video_frames import video_frames
-from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.materialization import GROUP, materialize_or_reuse
-from maskassets.defs.partitions import video_partitions
+from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, TrackerResource
+from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import face_tracks as stage
-from maskassets.stages import frame_predictions as predictions_stage
-from maskassets.stages import video_frames as frames_stage
-from maskassets.versions import fingerprint
 
 
-@dg.asset(
-    name=stage.STAGE,
-    partitions_def=video_partitions,
+@video_stage_asset(
+    stage,
     deps=[video_frames, frame_predictions],
-    group_name=GROUP,
     kinds={"parquet"},
-    code_version=stage.CODE_VERSION,
-    automation_condition=keep_up_to_date,
     description=(
         "Every detection with the id of the face it belongs to, followed frame to frame by a ByteTrack tracker "
         "(Kalman motion model, confident detections matched first, weak ones then carry tracks on), class-blind "
@@ -34,11 +26,7 @@ def face_tracks(
     tracker: TrackerResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
-    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
-    predictions = store.require_manifest(predictions_stage.STAGE, context.partition_key)
-    version = fingerprint(
-        stage.STAGE, stage.CODE_VERSION, frames.version, predictions.version, tracker.results_fingerprint()
-    )
+    frames, predictions = read_inputs(context, store, video_frames, frame_predictions)
 
     def build(staged):
         stage.track_faces(
@@ -51,11 +39,11 @@ def face_tracks(
             staged=staged,
         )
 
-    return materialize_or_reuse(
+    return materialize_derived(
         context,
         store,
-        stage=stage.STAGE,
-        partition=context.partition_key,
-        version=version,
+        stage,
+        inputs=(frames, predictions),
+        settings=tracker.results_fingerprint(),
         build=build,
     )

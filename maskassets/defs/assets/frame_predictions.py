@@ -3,29 +3,25 @@ import dagster as dg
 from maskassets.artifact_checks import CheckOutcome, detections_are_valid, frame_indices, frames_match
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.video_frames import video_frames
-from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES, check_specs
-from maskassets.defs.materialization import GROUP, materialize_or_reuse
-from maskassets.defs.partitions import video_partitions
+from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES
+from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.presentation import predictions_metadata
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
+from maskassets.defs.video_stage import video_stage_asset
 from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.stages import frame_predictions as stage
-from maskassets.stages import model_checkpoint as checkpoint_stage
 from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import Manifest
-from maskassets.versions import fingerprint
 
 
-@dg.asset(
-    name=stage.STAGE,
-    partitions_def=video_partitions,
+@video_stage_asset(
+    stage,
     deps=[video_frames, model_checkpoint],
-    group_name=GROUP,
     kinds={"ray", "pytorch", "parquet"},
-    code_version=stage.CODE_VERSION,
-    automation_condition=keep_up_to_date,
-    check_specs=check_specs(stage.STAGE, MATCHES_VIDEO_FRAMES, DETECTIONS_VALID),
+    checks=(
+        MATCHES_VIDEO_FRAMES,
+        DETECTIONS_VALID,
+    ),
     description=(
         "Every detection the model returns for every frame (boxes in frame pixels, labels, scores), one row "
         "per frame keyed by frame_index; computed by Ray Data map_batches over an actor pool, on GPU when present."
@@ -38,11 +34,7 @@ def frame_predictions(
     ray_cluster: RayClusterResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
-    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
-    checkpoint = store.require_manifest(checkpoint_stage.STAGE)
-    version = fingerprint(
-        stage.STAGE, stage.CODE_VERSION, frames.version, checkpoint.version, detector.results_fingerprint()
-    )
+    frames, checkpoint = read_inputs(context, store, video_frames, model_checkpoint)
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)
@@ -77,12 +69,12 @@ def frame_predictions(
         )
         return {MATCHES_VIDEO_FRAMES: matches, DETECTIONS_VALID: valid}
 
-    return materialize_or_reuse(
+    return materialize_derived(
         context,
         store,
-        stage=stage.STAGE,
-        partition=context.partition_key,
-        version=version,
+        stage,
+        inputs=(frames, checkpoint),
+        settings=detector.results_fingerprint(),
         build=build,
         describe=lambda manifest: predictions_metadata(manifest, detector.class_names),
         check=check,

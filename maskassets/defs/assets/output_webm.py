@@ -4,31 +4,24 @@ from maskassets.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.defs.assets.annotated_frames import annotated_frames
 from maskassets.defs.assets.source_audio import source_audio
 from maskassets.defs.assets.video_frames import video_frames
-from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import PLAYS_LIKE_SOURCE, check_specs
-from maskassets.defs.materialization import GROUP, materialize_or_reuse
-from maskassets.defs.partitions import video_partitions
+from maskassets.defs.checks import PLAYS_LIKE_SOURCE
+from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource, RayClusterResource
+from maskassets.defs.video_stage import video_stage_asset
 from maskassets.schema import FRAMES_TABLE, PTS_SECONDS
 from maskassets.sharded_tables import read_table
-from maskassets.stages import annotated_frames as annotated_stage
 from maskassets.stages import output_webm as stage
 from maskassets.stages import source_audio as audio_stage
-from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import Manifest
-from maskassets.versions import fingerprint
 
 
-@dg.asset(
-    name=stage.STAGE,
-    partitions_def=video_partitions,
+@video_stage_asset(
+    stage,
     deps=[video_frames, annotated_frames, source_audio],
-    group_name=GROUP,
     kinds={"ray", "pyav", "webm"},
-    code_version=stage.CODE_VERSION,
-    automation_condition=keep_up_to_date,
-    check_specs=check_specs(stage.STAGE, PLAYS_LIKE_SOURCE, blocking=False),
+    checks=(PLAYS_LIKE_SOURCE,),
+    blocking_checks=False,
     description=(
         "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
         "an MP4 with its index first (faststart); at the source's frame rate and timestamps, with its sound (Opus "
@@ -44,13 +37,8 @@ def output_webm(
     ray_cluster: RayClusterResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
-    annotated = store.require_manifest(annotated_stage.STAGE, context.partition_key)
-    frames = store.require_manifest(frames_stage.STAGE, context.partition_key)
-    sound = store.require_manifest(audio_stage.STAGE, context.partition_key)
+    annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
-    version = fingerprint(
-        stage.STAGE, stage.CODE_VERSION, annotated.version, sound.version, encoder.results_fingerprint()
-    )
     audio = (
         store.artifact_path(sound, audio_stage.AUDIO_FILE) if settings.audio and sound.metadata["has_audio"] else None
     )
@@ -71,12 +59,12 @@ def output_webm(
         )
         return {PLAYS_LIKE_SOURCE: outcome}
 
-    return materialize_or_reuse(
+    return materialize_derived(
         context,
         store,
-        stage=stage.STAGE,
-        partition=context.partition_key,
-        version=version,
+        stage,
+        inputs=(annotated, sound, frames),
+        settings=encoder.results_fingerprint(),
         build=build,
         describe=describe,
         check=check,

@@ -2,28 +2,23 @@ import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
-from maskassets.defs.automation import keep_up_to_date
-from maskassets.defs.checks import FRAMES_CONTIGUOUS, check_specs
-from maskassets.defs.materialization import GROUP, materialize_or_reuse
-from maskassets.defs.partitions import video_partitions
+from maskassets.defs.checks import FRAMES_CONTIGUOUS
+from maskassets.defs.materialization import materialize_or_reuse
 from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
 from maskassets.defs.source_provenance import source_version
+from maskassets.defs.video_stage import video_stage_asset
 from maskassets.schema import FRAMES_TABLE
 from maskassets.stages import video_frames as stage
 from maskassets.storage import Manifest
 from maskassets.versions import fingerprint
 
 
-@dg.asset(
-    name=stage.STAGE,
-    partitions_def=video_partitions,
+@video_stage_asset(
+    stage,
     deps=[source_video],
-    group_name=GROUP,
     kinds={"ray", "pyav", "parquet"},
-    code_version=stage.CODE_VERSION,
-    automation_condition=keep_up_to_date,
-    check_specs=check_specs(stage.STAGE, FRAMES_CONTIGUOUS),
+    checks=(FRAMES_CONTIGUOUS,),
     description=(
         "Every decoded frame of the video, upright, as JPEG (or lossless PNG) in parquet shards, with frame_index, "
         "presentation time, width and height; cut at keyframes and decoded by parallel Ray tasks (PyAV), each "
