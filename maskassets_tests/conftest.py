@@ -7,6 +7,7 @@ import os
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_AUTH_MODE"] = "disabled"
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -14,6 +15,7 @@ import ray  # noqa: E402
 import s3fs  # noqa: E402
 
 from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
+from maskassets_tests.postgres_server import postgres_server  # noqa: E402
 from maskassets_tests.published import PublishedVideos, publish_two_videos  # noqa: E402
 from maskassets_tests.s3_server import s3_server  # noqa: E402
 
@@ -39,6 +41,13 @@ def pipeline_env(tmp_path: Path, checkpoint_path: Path, monkeypatch: pytest.Monk
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty database on a PostgreSQL server of its own, on loopback."""
+    with postgres_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from maskassets_tests.media import (
     with_beep,
 )
 from maskassets_tests.pipeline_run import register_and_run, reused_by_stage
+from maskassets_tests.published import CLIPS, WITH_SOUND
 
 pytestmark = pytest.mark.slow
 SECONDS, BEEP_AT = 2.0, 1.0
@@ -33,7 +34,6 @@ SOURCES = {
     # QuickTime's IMA ADPCM (1990s), which Matroska cannot hold: kept as FLAC.
     "adpcm.mov": ("h264", ["-c:a", "adpcm_ima_qt"]),
     "opus.mkv": ("vp8", ["-c:a", "libopus"]),
-    "silent.mp4": ("h264", None),
 }
 
 
@@ -137,11 +137,13 @@ def test_opus_is_copied_into_the_webm_packet_for_packet(built):
     assert output.packets_from_first_frame == source.packets_from_first_frame
 
 
-def test_a_source_without_sound_gives_a_silent_output(built):
-    store = ArtifactStore(str(built / "artifacts"))
-    assert store.require_manifest("source_audio", "silent.mp4").metadata["has_audio"] is False
-    assert _sound(_output(built, "silent.mp4")) is None
-    assert store.require_manifest("output_webm", "silent.mp4").metadata["audio"] is False
+def test_a_source_without_sound_gives_a_silent_output(published_videos):
+    (silent,) = set(CLIPS) - {WITH_SOUND}
+    store = published_videos.store
+    assert store.require_manifest("source_audio", silent).metadata["has_audio"] is False
+    output = store.require_manifest("output_webm", silent)
+    assert output.metadata["audio"] is False
+    assert _sound(Path(store.artifact_path(output, output.metadata["file"]).path)) is None
 
 
 def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_output(copy_of_built, monkeypatch):
