@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster_shared.error import SerializableErrorInfo
 
 from maskassets.dagster_home import ensure_dagster_home
 from maskassets.definitions import build_definitions
@@ -31,7 +30,7 @@ from maskassets.stages import video_frames as frames_stage
 from maskassets.storage import ArtifactStore
 from maskassets.storage_errors import StorageAccessError
 from maskassets.summary_report import stored_summary, summary_lines
-from maskassets.update_output import StageLines, update_loggers
+from maskassets.update_output import StageLines, root_cause, update_loggers
 
 #: Command-line options that stand for a MASKASSETS_* variable, where a command has them.
 _OVERRIDES = {
@@ -114,14 +113,6 @@ def update_all(
     return report
 
 
-def root_cause(error: SerializableErrorInfo) -> str:
-    """The stage's own error under Dagster's wrappers: it names the input and the fix."""
-    while error.cls_name.startswith("Dagster") and error.cause is not None:
-        error = error.cause
-    qualified_name, _, message = error.message.strip().partition(": ")
-    return message if qualified_name.endswith(error.cls_name) else error.message.strip()
-
-
 def _stage_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     outcomes = {}
     for event in result.get_asset_materialization_events():
@@ -179,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"update-{time.strftime('%Y%m%d-%H%M%S')}.log"
     try:
         with dg.DagsterInstance.get() as instance:
-            report = update_all(instance, stage_lines=StageLines(sys.stdout, root_cause=root_cause), log_file=log_file)
+            report = update_all(instance, stage_lines=StageLines(sys.stdout), log_file=log_file)
     except (MissingVideoFolderError, StorageAccessError) as error:
         print(f"maskassets update: {error}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 """Progress of a long step as a person reads it: frames done, frames/s and time left, at most every
-few seconds, plus a first line as soon as the first batch is done and a last one at the end."""
+few seconds, plus a first line as soon as the first batch is done and a last one at the end. Each line starts
+with the task's name (the stage's), which is how `maskassets update` tells them from the stage's other logs."""
 
 from __future__ import annotations
 

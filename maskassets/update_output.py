@@ -4,11 +4,11 @@ reused or failed), while Dagster's own event stream goes, whole, to a log file."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 #: The attribute under which Dagster hands its loggers each record's run, step and event.
 _DAGSTER_META = "dagster_meta"
@@ -19,10 +19,9 @@ class StageLines(logging.Handler):
     """Prints, for the video whose run is going, each stage's progress lines (``ProgressLog``'s, which start with
     the stage's name) and its outcome."""
 
-    def __init__(self, stream: TextIO, *, root_cause: Callable[[Any], str]) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__()
         self.stream = stream
-        self.root_cause = root_cause
         self.video = ""
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -38,11 +37,19 @@ class StageLines(logging.Handler):
             reused = event.step_materialization_data.materialization.metadata["reused"].value
             self._print(f"{stage} {'reused' if reused else 'built'}")
         elif event.is_step_failure:
-            self._print(f"{stage} FAILED: {self.root_cause(event.step_failure_data.error)}")
+            self._print(f"{stage} FAILED: {root_cause(event.step_failure_data.error)}")
 
     def _print(self, text: str) -> None:
         self.stream.write(f"{self.video}: {text}\n")
         self.stream.flush()
+
+
+def root_cause(error: SerializableErrorInfo) -> str:
+    """The stage's own error under Dagster's wrappers: it names the input and the fix."""
+    while error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    qualified_name, _, message = error.message.strip().partition(": ")
+    return message if qualified_name.endswith(error.cls_name) else error.message.strip()
 
 
 def update_loggers(stage_lines: StageLines, log_file: Path) -> dict[str, dg.LoggerDefinition]:
