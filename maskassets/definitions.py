@@ -1,6 +1,7 @@
 """The one Definitions object that workspace.yaml, `dagster dev` and the CLI load."""
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 
 import dagster as dg
 
@@ -18,7 +19,7 @@ from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.assets.videos_mask_summary import videos_mask_summary
 from maskassets.defs.automation import automation_sensor
 from maskassets.defs.checkpoint_sensor import checkpoint_sensor
-from maskassets.defs.code_versions import settings_fingerprints, with_settings_versions
+from maskassets.defs.code_versions import with_settings_versions
 from maskassets.defs.garbage_collection import artifact_gc, artifact_gc_schedule
 from maskassets.defs.jobs import video_pipeline_job, videos_summary_job
 from maskassets.defs.resources import resources_from_environment
@@ -42,11 +43,9 @@ def build_definitions(loggers: Mapping[str, dg.LoggerDefinition] | None = None) 
     """The definitions, with resources configured from the MASKASSETS_* variables set right now; ``loggers``
     replace Dagster's console logger in every job."""
     resources = resources_from_environment()
-    settings = settings_fingerprints(
-        resources["detector"], resources["tracker"], resources["drawing"], resources["encoder"]
-    )
+    by_name = SimpleNamespace(**resources)
     return dg.Definitions(
-        assets=[source_video, checkpoint_file, *(with_settings_versions(asset, settings) for asset in BUILT_ASSETS)],
+        assets=[source_video, checkpoint_file, *(with_settings_versions(asset, by_name) for asset in BUILT_ASSETS)],
         jobs=[video_pipeline_job, videos_summary_job, artifact_gc],
         schedules=[artifact_gc_schedule],
         sensors=[new_videos_sensor, checkpoint_sensor, automation_sensor],

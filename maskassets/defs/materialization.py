@@ -11,6 +11,7 @@ import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome
 from maskassets.defs.checks import check_result
+from maskassets.defs.code_versions import stage_settings
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.versions import fingerprint
 
@@ -94,13 +95,14 @@ def materialize_derived(
     stage: Stage,
     *,
     inputs: Sequence[Manifest],
-    settings: Any,
     build: Callable[[StagedArtifact], Any],
     describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
     check: Callable[[Manifest], Mapping[str, CheckOutcome]] | None = None,
 ) -> dg.MaterializeResult:
     """``materialize_or_reuse`` for a stage built from other stages' artifacts, versioned by the one rule: its code
-    version, the ``settings`` that change what it computes and the versions of the ``inputs`` it reads."""
+    version, the settings that change what it computes (``stage_settings``) and the versions of the ``inputs`` it
+    reads."""
+    settings = stage_settings(stage.STAGE, context.resources)
     return materialize_or_reuse(
         context,
         store,

@@ -68,7 +68,6 @@ def annotated_frames(
         store,
         stage,
         inputs=(frames, tracks),
-        settings=drawing.results_fingerprint(),
         build=build,
         check=check,
     )

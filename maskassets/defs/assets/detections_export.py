@@ -40,7 +40,6 @@ def detections_export(
         store,
         stage,
         inputs=(frames, tracks),
-        settings=detector.class_names,
         build=build,
         describe=describe,
     )

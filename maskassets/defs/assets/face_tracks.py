@@ -44,6 +44,5 @@ def face_tracks(
         store,
         stage,
         inputs=(frames, predictions),
-        settings=tracker.results_fingerprint(),
         build=build,
     )

@@ -74,7 +74,6 @@ def frame_predictions(
         store,
         stage,
         inputs=(frames, checkpoint),
-        settings=detector.results_fingerprint(),
         build=build,
         describe=lambda manifest: predictions_metadata(manifest, detector.class_names),
         check=check,

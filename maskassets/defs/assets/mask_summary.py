@@ -51,7 +51,6 @@ def mask_summary(
         store,
         stage,
         inputs=(frames, tracks),
-        settings=drawing.summary_fingerprint(),
         build=build,
         describe=describe,
     )

@@ -64,7 +64,6 @@ def output_webm(
         store,
         stage,
         inputs=(annotated, sound, frames),
-        settings=encoder.results_fingerprint(),
         build=build,
         describe=describe,
         check=check,

@@ -28,4 +28,4 @@ def source_audio(
         stage.extract_audio(videos.folder().resolve(context.partition_key).path, staged, frames=frames)
 
     # video_frames' version stands for the source's content, which is all the sound depends on besides the code.
-    return materialize_derived(context, store, stage, inputs=(frames,), settings=None, build=build)
+    return materialize_derived(context, store, stage, inputs=(frames,), build=build)

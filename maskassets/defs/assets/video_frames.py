@@ -3,6 +3,7 @@ import dagster as dg
 from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.checks import FRAMES_CONTIGUOUS
+from maskassets.defs.code_versions import stage_settings
 from maskassets.defs.materialization import materialize_or_reuse
 from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
@@ -40,7 +41,9 @@ def video_frames(
         stage.STAGE,
         source,
         context.partition_key,
-        lambda content: fingerprint(stage.STAGE, stage.CODE_VERSION, content, videos.frames_fingerprint()),
+        lambda content: fingerprint(
+            stage.STAGE, stage.CODE_VERSION, content, stage_settings(stage.STAGE, context.resources)
+        ),
     )
 
     def build(staged):
