@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -19,7 +21,8 @@ from maskassets.definitions import build_definitions
 from maskassets.defs.garbage_collection import busy_partitions
 from maskassets.defs.jobs import STAGES
 from maskassets.defs.partitions import video_partitions
-from maskassets.defs.resources import resources_from_environment
+from maskassets.defs.resources import ArtifactStoreResource
+from maskassets.defs.settings import Overrides, Settings
 from maskassets.frame_detections import frames_with_detections
 from maskassets.garbage import collect_garbage
 from maskassets.schema import TRACKS_TABLE
@@ -27,16 +30,15 @@ from maskassets.sources import MissingVideoFolderError
 from maskassets.stages import detections_export as export_stage
 from maskassets.stages import face_tracks as tracks_stage
 from maskassets.stages import video_frames as frames_stage
-from maskassets.storage import ArtifactStore
 from maskassets.storage_errors import StorageAccessError
 from maskassets.summary_report import stored_summary, summary_lines
 from maskassets.update_output import StageLines, root_cause, update_loggers
 
-#: Command-line options that stand for a MASKASSETS_* variable, where a command has them.
-_OVERRIDES = {
-    "videos": "MASKASSETS_VIDEOS",
-    "artifacts": "MASKASSETS_ARTIFACTS",
-    "checkpoint": "MASKASSETS_CHECKPOINT",
+#: Command-line options that override a resource field, where a command has them.
+_OPTIONS = {
+    "videos": ("videos", "location"),
+    "artifacts": ("artifacts", "root"),
+    "checkpoint": ("detector", "checkpoint_uri"),
 }
 
 
@@ -67,16 +69,22 @@ class UpdateReport:
 
 
 def update_all(
-    instance: dg.DagsterInstance, *, stage_lines: StageLines | None = None, log_file: Path | None = None
+    instance: dg.DagsterInstance,
+    *,
+    overrides: Overrides | None = None,
+    stage_lines: StageLines | None = None,
+    log_file: Path | None = None,
 ) -> UpdateReport:
-    """Register every video as a partition and run the whole chain for each; unchanged stages are reused. With
-    ``stage_lines``, each stage's progress and outcome are printed as it goes and Dagster's events written to
-    ``log_file`` instead of the console."""
+    """Register every video as a partition and run the whole chain for each, its settings the MASKASSETS_*
+    variables with ``overrides`` applied as each run's config; unchanged stages are reused. With ``stage_lines``,
+    each stage's progress and outcome are printed as it goes and Dagster's events written to ``log_file`` instead
+    of the console."""
+    settings = Settings.from_environment()
     loggers = update_loggers(stage_lines, log_file) if stage_lines and log_file else {}
-    defs = build_definitions(loggers=loggers or None)
+    defs = build_definitions(settings, loggers=loggers or None)
     # Dagster starts a job's loggers only when the run's config names them.
-    run_config = {"loggers": {name: {} for name in loggers}}
-    scan = defs.resources["videos"].folder().scan()
+    run_config = {"loggers": {name: {} for name in loggers}, "resources": settings.run_config(overrides)}
+    scan = settings.resolved(overrides).videos.folder().scan()
     videos = scan.videos
     registered = set(instance.get_dynamic_partitions(video_partitions.name))
     report = UpdateReport(
@@ -129,6 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     update.add_argument("--videos", help="folder or s3:// prefix of videos (default: $MASKASSETS_VIDEOS or ./videos)")
     update.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     update.add_argument("--checkpoint", help="checkpoint path or URI (default: $MASKASSETS_CHECKPOINT)")
+    update.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="RESOURCE.FIELD=VALUE",
+        help="override a setting for this update, e.g. drawing.threshold=0.7 (repeatable; README lists them)",
+    )
     gc = commands.add_parser(
         "gc", help="remove artifact folders no manifest names, older than the grace period, and print what it freed"
     )
@@ -148,10 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--out", help="file to write (default: <video>.coco.json or <video>.csv here; - for stdout)")
     export.add_argument("--artifacts", help="artifact root (default: $MASKASSETS_ARTIFACTS or ./artifacts)")
     args = parser.parse_args(argv)
+    try:
+        overrides = _overrides(args)
+        resources = Settings.from_environment().resolved(overrides)
+    except ValueError as refused:
+        print(f"maskassets {args.command}: {refused}", file=sys.stderr)
+        return 2
     if args.command == "export":
-        return _export(args.video, export_format=args.export_format, out=args.out, artifacts=args.artifacts)
+        return _export(args.video, export_format=args.export_format, out=args.out, resources=resources)
     if args.command == "summary":
-        store = ArtifactStore(args.artifacts or os.environ.get("MASKASSETS_ARTIFACTS") or "artifacts")
+        store = resources.artifacts.store()
         try:
             print("\n".join(summary_lines(stored_summary(store))))
         except FileNotFoundError as missing:
@@ -162,15 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "home":
         print(os.environ["DAGSTER_HOME"])
         return 0
-    for option, variable in _OVERRIDES.items():
-        if getattr(args, option, None):
-            os.environ[variable] = getattr(args, option)
     if args.command == "gc":
-        return _collect_garbage(grace_hours=args.grace_hours, dry_run=args.dry_run)
+        return _collect_garbage(resources.artifacts, grace_hours=args.grace_hours, dry_run=args.dry_run)
     log_file = Path(os.environ["DAGSTER_HOME"]) / "logs" / f"update-{time.strftime('%Y%m%d-%H%M%S')}.log"
     try:
         with dg.DagsterInstance.get() as instance:
-            report = update_all(instance, stage_lines=StageLines(sys.stdout), log_file=log_file)
+            report = update_all(instance, overrides=overrides, stage_lines=StageLines(sys.stdout), log_file=log_file)
     except (MissingVideoFolderError, StorageAccessError) as error:
         print(f"maskassets update: {error}", file=sys.stderr)
         return 2
@@ -178,16 +196,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if report.failures else 0
 
 
-def _export(video: str, *, export_format: export_stage.ExportFormat, out: str | None, artifacts: str | None) -> int:
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """The settings the command line overrides: its location options and each ``--set RESOURCE.FIELD=VALUE``
+    (the value read as JSON where it is: numbers, true/false, lists; else as text)."""
+    overrides: dict[str, dict[str, object]] = {}
+    for option, (key, field_name) in _OPTIONS.items():
+        if getattr(args, option, None):
+            overrides.setdefault(key, {})[field_name] = getattr(args, option)
+    for assignment in getattr(args, "set", []):
+        name, equals, text = assignment.partition("=")
+        key, dot, field_name = name.strip().partition(".")
+        if not (equals and dot and key and field_name):
+            raise ValueError(f"--set {assignment!r} is not RESOURCE.FIELD=VALUE, e.g. drawing.threshold=0.7.")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        overrides.setdefault(key, {})[field_name] = value
+    return overrides
+
+
+def _export(video: str, *, export_format: export_stage.ExportFormat, out: str | None, resources: Any) -> int:
     """`maskassets export`: the detections_export asset's file, written from the stored tables to ``out``."""
-    root = artifacts or os.environ.get("MASKASSETS_ARTIFACTS") or "artifacts"
-    store = ArtifactStore(root)
+    store = resources.artifacts.store()
+    root = resources.artifacts.root
     frames = store.read_manifest(frames_stage.STAGE, video)
     tracks = store.read_manifest(tracks_stage.STAGE, video)
     if frames is None or tracks is None:
         print(f"No stored detections of '{video}' under {root}; `maskassets update` builds them.", file=sys.stderr)
         return 1
-    class_names = resources_from_environment()["detector"].class_names
+    class_names = resources.detector.class_names
     target = out or f"{video}.{export_stage.FILES[export_format].removeprefix('detections.')}"
     with (
         contextlib.nullcontext(sys.stdout)
@@ -205,10 +243,9 @@ def _export(video: str, *, export_format: export_stage.ExportFormat, out: str | 
     return 0
 
 
-def _collect_garbage(*, grace_hours: float | None, dry_run: bool) -> int:
+def _collect_garbage(artifacts: ArtifactStoreResource, *, grace_hours: float | None, dry_run: bool) -> int:
     """`maskassets gc`: the artifact_gc job's collection, from a shell; runs in progress in the Dagster home
     keep their partitions' folders."""
-    artifacts = resources_from_environment()["artifacts"]
     with dg.DagsterInstance.get() as instance:
         collection = collect_garbage(
             artifacts.store(),

@@ -1,7 +1,6 @@
 """The one Definitions object that workspace.yaml, `dagster dev` and the CLI load."""
 
 from collections.abc import Mapping
-from types import SimpleNamespace
 
 import dagster as dg
 
@@ -22,8 +21,8 @@ from maskassets.defs.checkpoint_sensor import checkpoint_sensor
 from maskassets.defs.code_versions import with_settings_versions
 from maskassets.defs.garbage_collection import artifact_gc, artifact_gc_schedule
 from maskassets.defs.jobs import video_pipeline_job, videos_summary_job
-from maskassets.defs.resources import resources_from_environment
 from maskassets.defs.sensors import new_videos_sensor
+from maskassets.defs.settings import Settings
 
 BUILT_ASSETS = [
     model_checkpoint,
@@ -39,17 +38,19 @@ BUILT_ASSETS = [
 ]
 
 
-def build_definitions(loggers: Mapping[str, dg.LoggerDefinition] | None = None) -> dg.Definitions:
-    """The definitions, with resources configured from the MASKASSETS_* variables set right now; ``loggers``
-    replace Dagster's console logger in every job."""
-    resources = resources_from_environment()
-    by_name = SimpleNamespace(**resources)
+def build_definitions(
+    settings: Settings | None = None, loggers: Mapping[str, dg.LoggerDefinition] | None = None
+) -> dg.Definitions:
+    """The definitions under ``settings`` (by default the MASKASSETS_* variables set right now), which a run's
+    config may override field by field; ``loggers`` replace Dagster's console logger in every job."""
+    settings = settings or Settings.from_environment()
+    defaults = settings.resolved()
     return dg.Definitions(
-        assets=[source_video, checkpoint_file, *(with_settings_versions(asset, by_name) for asset in BUILT_ASSETS)],
+        assets=[source_video, checkpoint_file, *(with_settings_versions(asset, defaults) for asset in BUILT_ASSETS)],
         jobs=[video_pipeline_job, videos_summary_job, artifact_gc],
         schedules=[artifact_gc_schedule],
         sensors=[new_videos_sensor, checkpoint_sensor, automation_sensor],
-        resources=resources,
+        resources=settings.for_definitions(),
         # Ray spreads each stage's work; a subprocess per step would only add an import of torch and a
         # Ray connection per stage (seconds each) and leave Ray processes behind every step.
         executor=dg.in_process_executor,

@@ -8,8 +8,9 @@ import pyarrow as pa
 from maskassets.definitions import build_definitions
 from maskassets.defs.checkpoint_sensor import checkpoint_sensor
 from maskassets.defs.partitions import video_partitions
-from maskassets.defs.resources import VideoFolderResource, resources_from_environment
+from maskassets.defs.resources import VideoFolderResource
 from maskassets.defs.sensors import new_videos_sensor
+from maskassets.defs.settings import Settings
 from maskassets.parquet_io import read_parquet_table
 from maskassets.sharded_tables import read_table
 from maskassets.storage import ArtifactStore
@@ -58,7 +59,7 @@ def sensor_tick(
 
 def checkpoint_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
     """One evaluation of checkpoint_sensor under the MASKASSETS_* settings, applied to the instance."""
-    detector = resources_from_environment()["detector"]
+    detector = Settings.from_environment().resolved().detector
     result = checkpoint_sensor(
         dg.build_sensor_context(instance=instance, cursor=cursor, resources={"detector": detector})
     )

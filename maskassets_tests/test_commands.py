@@ -97,6 +97,29 @@ def test_maskassets_update_of_a_missing_folder_says_so_in_one_line_and_exits_2(t
     ]
 
 
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        (
+            ["--set", "drawing.threshold=2"],
+            ["Settings refused:", "drawing.threshold=2: Input should be less than or equal to 1"],
+        ),
+        (["--set", "threshold"], ["--set 'threshold' is not RESOURCE.FIELD=VALUE, e.g. drawing.threshold=0.7."]),
+    ],
+)
+def test_maskassets_update_refuses_a_bad_setting_before_any_work(tmp_path, pipeline_env, arguments, refusal):
+    completed = subprocess.run(
+        command_line(["maskassets", "update", *arguments]),
+        cwd=tmp_path,
+        env={**os.environ, **pipeline_env},
+        capture_output=True,
+        text=True,
+    )
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert completed.stderr.splitlines() == [f"maskassets update: {refusal[0]}", *refusal[1:]]
+    assert not (tmp_path / "artifacts").exists()
+
+
 def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, pipeline_env, dagster_home):
     make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=4)
     with dg.DagsterInstance.get() as instance:

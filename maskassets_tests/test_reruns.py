@@ -13,9 +13,10 @@ import pytest
 from inotify_simple import INotify, flags
 
 from maskassets.cli import STAGES, update_all
+from maskassets.definitions import build_definitions
 from maskassets.storage import ArtifactStore
 from maskassets_tests.media import make_clip, pipeline_settings, save_random_checkpoint
-from maskassets_tests.pipeline_run import stale_statuses
+from maskassets_tests.pipeline_run import reused_by_stage, stale_statuses
 
 pytestmark = pytest.mark.slow
 ALL_BUILT = dict.fromkeys(STAGES, "built")
@@ -130,6 +131,44 @@ def test_a_drawing_change_reruns_only_what_draws_or_counts_the_boxes(
     assert report.outcomes == {"a.mp4": _expect(rebuilt), "b.mp4": _expect(rebuilt)}
     _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, k) for s in rebuilt for k in ("a.mp4", "b.mp4")})
     assert report.videos_summary == videos_summary
+
+
+def test_a_run_that_overrides_the_threshold_rebuilds_the_drawing_and_the_next_default_run_restores_it(
+    built, pipeline_env
+):
+    """Overrides are a run's own: its artifacts record the settings they were made with, and a run under the
+    defaults finds them differ and rebuilds."""
+    before = _folders(pipeline_env)
+    drawing = {"annotated_frames", "output_webm", "mask_summary"}
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    # What the launchpad submits: one field of one resource; the others keep the defaults the variables set.
+    launched = (
+        build_definitions()
+        .resolve_job_def("video_pipeline")
+        .execute_in_process(
+            run_config={"resources": {"drawing": {"config": {"threshold": 0.9}}}}, partition_key="a.mp4", instance=built
+        )
+    )
+    assert {stage: "reused" if reused else "built" for stage, reused in reused_by_stage(launched).items()} == _expect(
+        drawing
+    )
+    recorded = store.require_manifest("annotated_frames", "a.mp4").metadata["settings"]["drawing"]
+    assert (recorded["threshold"], recorded["line_width"]) == (0.9, 2)
+    # The CLI's `--set drawing.threshold=0.9`: the launched video is current under it, the other is drawn anew.
+    overridden = update_all(built, overrides={"drawing": {"threshold": 0.9}})
+    assert overridden.outcomes == {"a.mp4": ALL_REUSED, "b.mp4": _expect(drawing)}
+    restored = update_all(built)
+    assert restored.outcomes == {"a.mp4": _expect(drawing), "b.mp4": _expect(drawing)}
+    assert store.require_manifest("annotated_frames", "a.mp4").metadata["settings"]["drawing"]["threshold"] == 0.5
+    after = _folders(pipeline_env)
+    _assert_rebuilt_exactly(before, after, {(stage, key) for stage in drawing for key in ("a.mp4", "b.mp4")})
+
+
+@pytest.mark.parametrize(("setting", "value"), [("MASKASSETS_PRECISION", "bf16"), ("MASKASSETS_FRAME_STRIDE", "2")])
+def test_how_the_model_runs_leaves_the_checkpoint_fresh(built, monkeypatch, setting, value):
+    monkeypatch.setenv(setting, value)
+    statuses = stale_statuses(built, "a.mp4")
+    assert (statuses["model_checkpoint"], statuses["frame_predictions"]) == ("FRESH", "STALE")
 
 
 def test_a_tracker_change_reruns_the_tracks_and_what_reads_them_not_inference(built, pipeline_env, monkeypatch):

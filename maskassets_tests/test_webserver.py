@@ -18,6 +18,10 @@ from maskassets_tests.loopback import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSET_NODES_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } isPartitioned } }"
+RESOURCES_QUERY = (
+    "{ repositoriesOrError { ... on RepositoryConnection { nodes { allTopLevelResourceDetails "
+    "{ name configuredValues { key value type } } } } } }"
+)
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -31,12 +35,14 @@ def _graphql(port: int, query: str) -> dict:
 
 
 @pytest.fixture
-def webserver(dagster_home):
+def webserver(dagster_home, tmp_path):
     port = free_port()
     command = shutil.which("dagster-webserver", path=os.path.dirname(sys.executable))
+    settings = {"MASKASSETS_ARTIFACTS": str(tmp_path / "artifacts"), "MASKASSETS_THRESHOLD": "0.7"}
     server = subprocess.Popen(
         [command, "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
         cwd=REPO_ROOT,
+        env=os.environ | settings,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -63,3 +69,16 @@ def test_the_ui_shows_one_graph_from_source_videos_to_webm(webserver):
     assert graph == EXPECTED_PARENTS
     partitioned = {"/".join(node["assetKey"]["path"]) for node in nodes if node["isPartitioned"]}
     assert partitioned == PARTITIONED_PER_VIDEO
+
+
+def test_the_ui_names_the_variable_a_location_comes_from_and_shows_every_setting(webserver):
+    (repository,) = _graphql(webserver, RESOURCES_QUERY)["repositoriesOrError"]["nodes"]
+    shown = {
+        resource["name"]: {value["key"]: (value["type"], value["value"]) for value in resource["configuredValues"]}
+        for resource in repository["allTopLevelResourceDetails"]
+    }
+    assert shown["artifacts"]["root"] == ("ENV_VAR", "MASKASSETS_ARTIFACTS")
+    # A location whose variable is unset shows its default; a setting shows the value it has in every run.
+    assert shown["videos"]["location"] == ("VALUE", '"videos"')
+    assert shown["drawing"]["threshold"] == ("VALUE", "0.7")
+    assert shown["drawing"]["line_width"] == ("VALUE", "2")

@@ -7,30 +7,43 @@ from typing import Any
 
 import dagster as dg
 
+from maskassets.defs.settings import recorded_settings
 from maskassets.stages.model_checkpoint import detector_shape
 from maskassets.versions import fingerprint
 
-#: Per stage, a fingerprint of its settings, read from the resources (a run's ``context.resources``, or the
-#: definitions' resources by key as attributes). Stages missing here depend on no setting.
-_SETTINGS: dict[str, Callable[[Any], str]] = {
+#: Per stage, the resource its settings are fields of and the fingerprint of those that change its results.
+#: Stages missing here depend on no setting.
+_SETTINGS: dict[str, tuple[str, Callable[[Any], str]]] = {
     # Loading depends on the architecture and class count only; the other detector settings decide how it runs.
-    "model_checkpoint": lambda resources: fingerprint(
-        resources.detector.checkpoint_uri, detector_shape(resources.detector.spec())
+    "model_checkpoint": (
+        "detector",
+        lambda detector: fingerprint(detector.checkpoint_uri, detector_shape(detector.spec())),
     ),
-    "video_frames": lambda resources: resources.videos.frames_fingerprint(),
-    "frame_predictions": lambda resources: resources.detector.results_fingerprint(),
-    "face_tracks": lambda resources: resources.tracker.results_fingerprint(),
-    "annotated_frames": lambda resources: resources.drawing.results_fingerprint(),
-    "output_webm": lambda resources: resources.encoder.results_fingerprint(),
-    "mask_summary": lambda resources: resources.drawing.summary_fingerprint(),
-    "detections_export": lambda resources: fingerprint(resources.detector.class_names),
+    "video_frames": ("videos", lambda videos: videos.frames_fingerprint()),
+    "frame_predictions": ("detector", lambda detector: detector.results_fingerprint()),
+    "face_tracks": ("tracker", lambda tracker: tracker.results_fingerprint()),
+    "annotated_frames": ("drawing", lambda drawing: drawing.results_fingerprint()),
+    "output_webm": ("encoder", lambda encoder: encoder.results_fingerprint()),
+    "mask_summary": ("drawing", lambda drawing: drawing.summary_fingerprint()),
+    "detections_export": ("detector", lambda detector: fingerprint(detector.class_names)),
 }
 
 
 def stage_settings(stage: str, resources: Any) -> str | None:
-    """The fingerprint of the settings ``stage`` reads, as ``resources`` hold them (None: it reads none)."""
-    read = _SETTINGS.get(stage)
-    return read(resources) if read else None
+    """The fingerprint of the settings ``stage`` reads, as ``resources`` (a run's ``context.resources``, or the
+    definitions' resolved ones) hold them; None: it reads none."""
+    if stage not in _SETTINGS:
+        return None
+    key, results_fingerprint = _SETTINGS[stage]
+    return results_fingerprint(getattr(resources, key))
+
+
+def settings_record(stage: str, resources: Any) -> dict[str, dict[str, Any]] | None:
+    """The settings ``stage``'s artifact records it was made with: its resource's fields, by resource key."""
+    if stage not in _SETTINGS:
+        return None
+    key = _SETTINGS[stage][0]
+    return {key: recorded_settings(getattr(resources, key), key)}
 
 
 def with_settings_versions(asset: dg.AssetsDefinition, resources: Any) -> dg.AssetsDefinition:

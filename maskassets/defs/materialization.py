@@ -11,7 +11,7 @@ import dagster as dg
 
 from maskassets.artifact_checks import CheckOutcome
 from maskassets.defs.checks import check_result
-from maskassets.defs.code_versions import stage_settings
+from maskassets.defs.code_versions import settings_record, stage_settings
 from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
 from maskassets.versions import fingerprint
 
@@ -28,6 +28,7 @@ def materialize_or_reuse(
     partition: str | None = None,
     describe: Callable[[Manifest], Mapping[str, Any]] | None = None,
     check: Callable[[Manifest], Mapping[str, CheckOutcome]] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> dg.MaterializeResult:
     """Return the stored artifact of ``version`` if one is complete, else build and commit it.
 
@@ -35,7 +36,8 @@ def materialize_or_reuse(
     Dagster data version, so downstream stages go stale exactly when it changes. ``describe`` adds the
     metadata people read (previews, tables) and ``check`` the asset's check outcomes, found from the data
     when it is built and stored in its manifest; a reused artifact reports them from there while its files
-    are as committed (no table is read again), and is checked afresh when they are not.
+    are as committed (no table is read again), and is checked afresh when they are not. ``settings``, those the
+    artifact is made with, are recorded in its manifest.
     """
     stored = store.read_manifest(stage, partition)
     if stored is not None and stored.version == version and store.is_complete(stored):
@@ -43,6 +45,8 @@ def materialize_or_reuse(
         manifest, reused = stored, True
     else:
         with store.commit(stage, partition, version=version) as staged:
+            if settings:
+                staged.metadata[SETTINGS] = dict(settings)
             build(staged)
             if check:
                 staged.metadata[_CHECKS] = {name: asdict(outcome) for name, outcome in check(staged.draft()).items()}
@@ -112,9 +116,12 @@ def materialize_derived(
         build=build,
         describe=describe,
         check=check,
+        settings=settings_record(stage.STAGE, context.resources),
     )
 
 
+#: Manifest metadata: the settings an artifact was made with, by resource key and field.
+SETTINGS = "settings"
 #: Manifest metadata whose key starts with this is for the code, not shown in the UI.
 INTERNAL = "_"
 _CHECKS = "_checks"

@@ -1,14 +1,15 @@
-"""The resources every asset uses, bound here, in one place, to MASKASSETS_* environment variables."""
+"""The resources every asset uses: what each setting means, its type, range and default (``defs/settings.py``
+binds them to the MASKASSETS_* variables)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
 import dagster as dg
 import ray
-from dagster_ray import Lifecycle, LocalRay
-from pydantic import Field, model_validator
+from dagster_ray import LocalRay
+from pydantic import AfterValidator, Field, model_validator
 
 from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.batch_mapping import ActorPoolSettings
@@ -23,8 +24,25 @@ from maskassets.stages.video_frames import DecodeSettings
 from maskassets.storage import ArtifactStore
 from maskassets.tracking import TrackerSettings
 from maskassets.versions import fingerprint
+from maskassets.video import OutputCodec
 
 DEFAULT_CHECKPOINT_URI = "s3://face-masks-data/finetuned-models/fasterrcnn_model_mask_detection.pth"
+
+AudioChoice = Literal["keep", "drop"]
+
+
+def one_of(choices: Any) -> Any:
+    """Text limited to the values of the ``Literal`` type ``choices``. Typed as text for Dagster: its config schema
+    of a Literal field keeps the class's default and drops the value the deployment gives it."""
+    allowed = get_args(choices)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            listed = ", ".join(repr(choice) for choice in allowed[:-1])
+            raise ValueError(f"Input should be {listed} or {allowed[-1]!r}")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
 
 
 class ArtifactStoreResource(dg.ConfigurableResource):
@@ -64,7 +82,7 @@ class VideoFolderResource(dg.ConfigurableResource):
     strict_decoding: bool = Field(
         default=False, description="Fail a video with any undecodable packet instead of skipping the lost frames."
     )
-    frame_format: FrameFormatName = Field(
+    frame_format: one_of(FrameFormatName) = Field(
         default="jpeg", description="How frames are stored: jpeg (compact, GPU-decodable) or png (lossless)."
     )
     jpeg_quality: int = Field(default=95, ge=1, le=100)
@@ -123,7 +141,7 @@ class DetectorResource(dg.ConfigurableResource):
     gpus_per_actor: float | None = Field(
         default=None, ge=0, description="GPUs each actor reserves; unset: 1 when the cluster has GPUs, else 0."
     )
-    precision: Precision = Field(
+    precision: one_of(Precision) = Field(
         default="fp32", description="fp32, or autocast to bf16 (CPUs with AVX-512 BF16/AMX, GPUs) or fp16 (GPUs)."
     )
     frame_stride: int = Field(
@@ -243,7 +261,7 @@ class EncoderResource(dg.ConfigurableResource):
     """The output encoder: WebM with VP8 (the tutorial's) or VP9, or MP4 with H.264; and its constant-quality
     level (lower is better and bigger)."""
 
-    codec: Literal["vp8", "vp9", "h264"] = "vp8"
+    codec: one_of(OutputCodec) = "vp8"
     crf: int | None = Field(default=None, description="Unset: 10 for VP8/VP9 (4-63), 20 for H.264 (0-51).")
     bitrate: int = Field(default=4_000_000, ge=100_000)
     segment_frames: int = Field(
@@ -252,7 +270,7 @@ class EncoderResource(dg.ConfigurableResource):
         description="Frames per segment encoded in parallel (VP8/VP9; H.264 is encoded in one piece). Segments "
         "start on a keyframe, so this is also the longest keyframe interval.",
     )
-    audio: Literal["keep", "drop"] = Field(
+    audio: one_of(AudioChoice) = Field(
         default="keep", description="keep: the output carries the source's sound (if any); drop: it is silent."
     )
 
@@ -318,91 +336,3 @@ class RayClusterResource(LocalRay):
     def cleanup(self, context: dg.InitResourceContext, exception: BaseException | None) -> None:
         """Keep the connection: the next run in this process (`maskassets update` runs one per video)
         reuses it instead of starting Ray again; Ray shuts it down when the process exits."""
-
-
-def _env(name: str, default: str) -> str:
-    return dg.EnvVar(f"MASKASSETS_{name}").get_value(default) or default
-
-
-def _env_number(name: str, default: float, kind: type = int) -> float:
-    text = _env(name, str(default))
-    try:
-        return kind(text)
-    except ValueError as error:
-        raise ValueError(f"MASKASSETS_{name}={text!r} is not a valid {kind.__name__}; unset it or fix it.") from error
-
-
-def _env_flag(name: str) -> bool:
-    text = _env(name, "0").lower()
-    if text not in ("0", "1", "true", "false", "yes", "no"):
-        raise ValueError(f"MASKASSETS_{name}={text!r} is not a flag; use 1 or 0.")
-    return text in ("1", "true", "yes")
-
-
-def _env_list(name: str, default: tuple[str, ...]) -> list[str]:
-    return [part.strip() for part in _env(name, ",".join(default)).split(",") if part.strip()]
-
-
-def resources_from_environment() -> dict[str, dg.ConfigurableResource]:
-    """Every resource, configured from MASKASSETS_* variables (README lists them) or the defaults."""
-    ray_address = _env("RAY_ADDRESS", "")
-    ray_cpus = _env("RAY_NUM_CPUS", "")
-    if ray_address and ray_cpus:
-        raise ValueError(
-            "MASKASSETS_RAY_NUM_CPUS sizes a local Ray and cannot apply to the cluster at MASKASSETS_RAY_ADDRESS; "
-            "unset one of them."
-        )
-    return {
-        "artifacts": ArtifactStoreResource(
-            root=_env("ARTIFACTS", "artifacts"),
-            max_shard_mib=_env_number("MAX_SHARD_MIB", 512.0, float),
-            gc_grace_hours=_env_number("GC_GRACE_HOURS", 24.0, float),
-            shared_by_all_nodes=_env_flag("SHARED_ARTIFACTS"),
-        ),
-        "videos": VideoFolderResource(
-            location=_env("VIDEOS", "videos"),
-            strict_decoding=_env_flag("STRICT_DECODING"),
-            frame_format=_env("FRAME_FORMAT", "jpeg"),
-            jpeg_quality=_env_number("JPEG_QUALITY", 95),
-            segment_frames=_env_number("SEGMENT_FRAMES", 300),
-            settle_seconds=_env_number("SETTLE_SECONDS", 30.0, float),
-        ),
-        "detector": DetectorResource(
-            checkpoint_uri=_env("CHECKPOINT", DEFAULT_CHECKPOINT_URI),
-            architecture=_env("ARCHITECTURE", DEFAULT_ARCHITECTURE),
-            class_names=_env_list("CLASS_NAMES", DEFAULT_CLASS_NAMES),
-            min_size=_env_number("MIN_SIZE", 800),
-            max_size=_env_number("MAX_SIZE", 1333),
-            box_score_thresh=_env_number("BOX_SCORE_THRESH", 0.05, float),
-            box_detections_per_img=_env_number("DETECTIONS_PER_IMAGE", 100),
-            device=_env("DEVICE", "auto"),
-            batch_size=_env_number("BATCH_SIZE", 1) if _env("BATCH_SIZE", "") else None,
-            pool_size=_env_number("POOL_SIZE", 0),
-            cpus_per_actor=_env_number("CPUS_PER_ACTOR", 1.0, float),
-            gpus_per_actor=_env_number("GPUS_PER_ACTOR", 0.0, float) if _env("GPUS_PER_ACTOR", "") else None,
-            precision=_env("PRECISION", "fp32"),
-            frame_stride=_env_number("FRAME_STRIDE", 1),
-        ),
-        "drawing": DrawingResource(
-            threshold=_env_number("THRESHOLD", 0.5, float),
-            line_width=_env_number("LINE_WIDTH", 2),
-            trail_frames=_env_number("TRAIL_FRAMES", 0),
-        ),
-        "tracker": TrackerResource(
-            threshold=_env_number("TRACK_THRESHOLD", 0.5, float),
-            low_threshold=_env_number("TRACK_LOW_THRESHOLD", 0.1, float),
-            lost_seconds=_env_number("TRACK_LOST_SECONDS", 1.0, float),
-        ),
-        "encoder": EncoderResource(
-            codec=_env("CODEC", "vp8"),
-            crf=_env_number("CRF", 0) if _env("CRF", "") else None,
-            segment_frames=_env_number("ENCODE_SEGMENT_FRAMES", 600),
-            audio=_env("AUDIO", "keep"),
-        ),
-        "ray_cluster": RayClusterResource(
-            address=ray_address or None,
-            # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
-            lifecycle=Lifecycle(connect=False),
-            ray_init_options={"num_cpus": int(_env_number("RAY_NUM_CPUS", 1))} if ray_cpus else {},
-        ),
-    }

@@ -3,7 +3,7 @@ import dagster as dg
 from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.checks import FRAMES_CONTIGUOUS
-from maskassets.defs.code_versions import stage_settings
+from maskassets.defs.code_versions import settings_record, stage_settings
 from maskassets.defs.materialization import materialize_or_reuse
 from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
@@ -68,6 +68,7 @@ def video_frames(
         build=build,
         describe=describe,
         check=check,
+        settings=settings_record(stage.STAGE, context.resources),
     )
     if videos.strict_decoding:
         stage.refuse_damaged(store.require_manifest(stage.STAGE, context.partition_key), source.path)
