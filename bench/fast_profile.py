@@ -29,14 +29,14 @@ from clips import CARPHONE
 from torchvision.ops import box_iou
 from upath import UPath
 
-from maskassets import schema
-from maskassets.detector_spec import DetectorSpec
-from maskassets.frame_codec import FrameFormat
-from maskassets.model import build_detector
-from maskassets.precision import cpu_flags, native_precision_problem
-from maskassets.predictor import FrameDetector
+from maskassets.batch.detector_actor import FrameDetector
+from maskassets.media.frame_codec import FrameFormat
+from maskassets.media.video import iter_frames
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.model.loading import build_detector
+from maskassets.model.precision import cpu_flags, native_precision_problem
 from maskassets.stages.frame_predictions import StrideFiller
-from maskassets.video import iter_frames
+from maskassets.storage import schema
 
 BENCH_DIR = Path(__file__).resolve().parent
 

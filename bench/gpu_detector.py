@@ -28,10 +28,10 @@ import numpy as np
 import torch
 import torchvision
 
-from maskassets import schema
-from maskassets.detector_spec import DetectorSpec
-from maskassets.frame_codec import FrameFormat, decode_frame
-from maskassets.predictor import FrameDetector
+from maskassets.batch.detector_actor import FrameDetector
+from maskassets.media.frame_codec import FrameFormat, decode_frame
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.storage import schema
 
 RESOLUTIONS = {720: (1280, 720), 1080: (1920, 1080)}
 TUTORIAL_BATCH = 8

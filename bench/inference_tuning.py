@@ -1,5 +1,5 @@
 """What tuning the detector for inference buys: seconds per frame of the plain torchvision detector and of
-the same detector after maskassets.inference_tuning (batch norms folded, channels-last on CPU), timed in
+the same detector after maskassets.model.inference_tuning (batch norms folded, channels-last on CPU), timed in
 turns on the same frames and checkpoint in one process, with 1 torch thread and with --threads.
 
     .venv/bin/python bench/inference_tuning.py [--frames 6] [--rounds 2] [--checkpoint PATH] [--threads 2]
@@ -22,10 +22,10 @@ import torch
 from clips import CARPHONE
 from upath import UPath
 
-from maskassets.detector_spec import DetectorSpec
-from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import build_detector, load_detector, read_state_dict
-from maskassets.video import iter_frames
+from maskassets.media.video import iter_frames
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.model.inference_tuning import tune_for_inference
+from maskassets.model.loading import build_detector, load_detector, read_state_dict
 
 BENCH_DIR = Path(__file__).resolve().parent
 

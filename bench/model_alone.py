@@ -16,10 +16,10 @@ from itertools import islice
 import torch
 from upath import UPath
 
-from maskassets.detector_spec import DetectorSpec
-from maskassets.inference_tuning import tune_for_inference
-from maskassets.model import load_detector, read_state_dict
-from maskassets.video import iter_frames
+from maskassets.media.video import iter_frames
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.model.inference_tuning import tune_for_inference
+from maskassets.model.loading import load_detector, read_state_dict
 
 
 def main() -> None:

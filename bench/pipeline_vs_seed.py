@@ -37,9 +37,9 @@ import psutil
 import torch
 from clips import CARPHONE
 
-from maskassets.detector_spec import DetectorSpec
-from maskassets.model import build_detector
-from maskassets.precision import cpu_flags, native_precision_problem
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.model.loading import build_detector
+from maskassets.model.precision import cpu_flags, native_precision_problem
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

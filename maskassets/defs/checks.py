@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome
+from maskassets.storage.artifact_checks import CheckOutcome
 
 FRAMES_CONTIGUOUS = "frame_index_contiguous"
 MATCHES_VIDEO_FRAMES = "frames_match_video_frames"

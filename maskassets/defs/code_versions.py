@@ -9,7 +9,7 @@ import dagster as dg
 
 from maskassets.defs.settings import recorded_settings
 from maskassets.stages.model_checkpoint import detector_shape
-from maskassets.versions import fingerprint
+from maskassets.storage.versions import fingerprint
 
 #: Per stage, the resource its settings are fields of and the fingerprint of those that change its results.
 #: Stages missing here depend on no setting.

@@ -4,8 +4,8 @@ which partitions a run in progress may be reading."""
 import dagster as dg
 
 from maskassets.defs.resources import ArtifactStoreResource
-from maskassets.garbage import collect_garbage
-from maskassets.storage import UNPARTITIONED
+from maskassets.storage.artifact_store import UNPARTITIONED
+from maskassets.storage.garbage import collect_garbage
 
 #: A run in one of these may still read any commit of its partition.
 _LIVE_STATUSES = [

@@ -9,11 +9,11 @@ from typing import Any, Protocol
 
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome
 from maskassets.defs.checks import check_result
 from maskassets.defs.code_versions import settings_record, stage_settings
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.versions import fingerprint
+from maskassets.storage.artifact_checks import CheckOutcome
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.versions import fingerprint
 
 GROUP = "video_pipeline"
 

@@ -1,4 +1,4 @@
 import dagster as dg
 
-#: One partition per source video; keys come from maskassets.partition_keys.
+#: One partition per source video; keys come from maskassets.storage.partition_keys.
 video_partitions = dg.DynamicPartitionsDefinition(name="videos")

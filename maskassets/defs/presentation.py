@@ -8,10 +8,10 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from maskassets import schema
-from maskassets.detections import detected_classes
-from maskassets.previews import markdown_image
-from maskassets.storage import ArtifactStore, Manifest
+from maskassets.detection.detections import detected_classes
+from maskassets.media.previews import markdown_image
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest
 
 _CLASS_TABLE_SCHEMA = dg.TableSchema(
     columns=[

@@ -11,20 +11,20 @@ import ray
 from dagster_ray import LocalRay
 from pydantic import AfterValidator, Field, model_validator
 
-from maskassets.annotate import DEFAULT_CLASS_COLORS, BoxAnnotator
-from maskassets.batch_mapping import ActorPoolSettings
-from maskassets.cluster import require_reachable_from_every_node
-from maskassets.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
-from maskassets.frame_codec import FrameFormat, FrameFormatName
-from maskassets.segment_encoding import EncoderSettings
-from maskassets.sharded_tables import ShardLayout
-from maskassets.sources import VideoFolder
+from maskassets.batch.cluster import require_reachable_from_every_node
+from maskassets.batch.runner import ActorPoolSettings
+from maskassets.batch.segment_encoding import EncoderSettings
+from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
+from maskassets.detection.tracking import TrackerSettings
+from maskassets.media.frame_codec import FrameFormat, FrameFormatName
+from maskassets.media.video import OutputCodec
+from maskassets.model.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
 from maskassets.stages.face_tracks import TRAIL_POINTS
 from maskassets.stages.video_frames import DecodeSettings
-from maskassets.storage import ArtifactStore
-from maskassets.tracking import TrackerSettings
-from maskassets.versions import fingerprint
-from maskassets.video import OutputCodec
+from maskassets.storage.artifact_store import ArtifactStore
+from maskassets.storage.sharded_tables import ShardLayout
+from maskassets.storage.sources import VideoFolder
+from maskassets.storage.versions import fingerprint
 
 DEFAULT_CHECKPOINT_URI = "s3://face-masks-data/finetuned-models/fasterrcnn_model_mask_detection.pth"
 

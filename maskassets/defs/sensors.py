@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from maskassets.arrivals import Look, look_again, looks_from_json, looks_to_json
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.jobs import video_pipeline_job
 from maskassets.defs.observations import observed_version
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
-from maskassets.sources import change_marker
+from maskassets.storage.arrivals import Look, look_again, looks_from_json, looks_to_json
+from maskassets.storage.sources import change_marker
 
 
 @dg.sensor(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from maskassets.sources import SourceFingerprint, SourceVideo, fingerprint_source
-from maskassets.storage import ArtifactStore, StagedArtifact
+from maskassets.storage.artifact_store import ArtifactStore, StagedArtifact
+from maskassets.storage.sources import SourceFingerprint, SourceVideo, fingerprint_source
 
 #: Manifest metadata: the source's content fingerprint and the change marker it was taken under.
 SOURCE_FINGERPRINT = "source_fingerprint"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from maskassets import schema
-from maskassets.annotate import BoxAnnotator
-from maskassets.batch_mapping import ActorPoolSettings, ShardTarget, map_frame_table
-from maskassets.frame_annotator import FrameAnnotatorBatch
-from maskassets.frame_codec import FrameFormat
-from maskassets.parquet_datasource import FrameTableDatasource, TableRef
-from maskassets.progress import ProgressLog
-from maskassets.schema import FRAMES_TABLE, TRACKS_TABLE
-from maskassets.sharded_tables import ShardLayout, check_contiguous
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.batch.datasource import FrameTableDatasource, TableRef
+from maskassets.batch.drawing_actor import FrameAnnotatorBatch
+from maskassets.batch.progress import ProgressLog
+from maskassets.batch.runner import ActorPoolSettings, ShardTarget, map_frame_table
+from maskassets.detection.box_drawing import BoxAnnotator
+from maskassets.media.frame_codec import FrameFormat
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.schema import FRAMES_TABLE, TRACKS_TABLE
+from maskassets.storage.sharded_tables import ShardLayout, check_contiguous
 
 STAGE = "annotated_frames"
 CODE_VERSION = "4"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
-from maskassets.detections import class_name, detected_classes
-from maskassets.frame_detections import FrameDetections, frames_with_detections
-from maskassets.schema import TRACKS_TABLE
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.detection.detections import class_name, detected_classes
+from maskassets.detection.frame_detections import FrameDetections, frames_with_detections
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.schema import TRACKS_TABLE
 
 STAGE = "detections_export"
 CODE_VERSION = "2"

@@ -11,14 +11,14 @@ from itertools import islice
 import numpy as np
 import pyarrow as pa
 
-from maskassets import schema
-from maskassets.detections import class_name
-from maskassets.frame_detections import FrameDetections, frames_with_detections
-from maskassets.parquet_io import ParquetTableWriter
-from maskassets.schema import PREDICTIONS_TABLE, TRACKS_TABLE
-from maskassets.sharded_tables import ShardLayout, ShardWriter, check_contiguous
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.tracking import UNTRACKED, FrameInput, FrameTracks, Tracker, TrackerSettings
+from maskassets.detection.detections import class_name
+from maskassets.detection.frame_detections import FrameDetections, frames_with_detections
+from maskassets.detection.tracking import UNTRACKED, FrameInput, FrameTracks, Tracker, TrackerSettings
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.parquet_io import ParquetTableWriter
+from maskassets.storage.schema import PREDICTIONS_TABLE, TRACKS_TABLE
+from maskassets.storage.sharded_tables import ShardLayout, ShardWriter, check_contiguous
 
 STAGE = "face_tracks"
 CODE_VERSION = "1"

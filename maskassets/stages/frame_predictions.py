@@ -10,15 +10,15 @@ import numpy as np
 import pyarrow as pa
 import ray
 
-from maskassets import schema
-from maskassets.batch_mapping import ActorPoolSettings, ShardTarget, map_frame_table
-from maskassets.detector_spec import DetectorSpec, Precision
-from maskassets.parquet_datasource import FrameTableDatasource, TableRef
-from maskassets.progress import ProgressLog
-from maskassets.schema import FRAMES_TABLE
-from maskassets.sharded_tables import ShardLayout, check_contiguous, iter_table_batches, table_rows
+from maskassets.batch.datasource import FrameTableDatasource, TableRef
+from maskassets.batch.progress import ProgressLog
+from maskassets.batch.runner import ActorPoolSettings, ShardTarget, map_frame_table
+from maskassets.model.detector_spec import DetectorSpec, Precision
 from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.schema import FRAMES_TABLE
+from maskassets.storage.sharded_tables import ShardLayout, check_contiguous, iter_table_batches, table_rows
 
 STAGE = "frame_predictions"
 CODE_VERSION = "2"
@@ -41,7 +41,7 @@ def predict_frames(
     log: Callable[[str], None] | None = None,
 ) -> dict:
     # torch loads here, in runs that infer, rather than with the definitions (UI, sensors, reruns that reuse).
-    from maskassets.predictor import FrameDetector
+    from maskassets.batch.detector_actor import FrameDetector
 
     refuse_emulated_precision(precision, device, pool)
     started = time.perf_counter()
@@ -97,7 +97,7 @@ def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPool
     fp32) is refused, as found by a Ray task of the actors' shape on the cluster itself."""
     if precision == "fp32":
         return
-    from maskassets.precision import PrecisionError
+    from maskassets.model.precision import PrecisionError
 
     probe = _precision_problem_on_worker.options(
         num_cpus=pool.cpus_per_actor, num_gpus=pool.resolved_gpus_per_actor()
@@ -113,8 +113,8 @@ def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPool
 @ray.remote(max_retries=0)
 def _precision_problem_on_worker(precision: Precision, device: str) -> str | None:
     """Why the device a detector actor would get on this worker only emulates ``precision`` (None: native)."""
-    from maskassets.precision import cpu_flags, native_precision_problem
-    from maskassets.predictor import pick_device
+    from maskassets.batch.detector_actor import pick_device
+    from maskassets.model.precision import cpu_flags, native_precision_problem
 
     resolved = pick_device(device)
     problem = native_precision_problem(precision, resolved, cpu_flags())

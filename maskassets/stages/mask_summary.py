@@ -9,14 +9,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from maskassets import schema
-from maskassets.detections import detected_classes, shown
-from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
-from maskassets.schema import FRAMES_TABLE, TRACKS_TABLE
-from maskassets.sharded_tables import iter_table_batches, read_table
+from maskassets.detection.detections import detected_classes, shown
+from maskassets.media.timeline_plot import timeline_png
 from maskassets.stages import face_tracks
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
-from maskassets.timeline_plot import timeline_png
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.parquet_io import ParquetTableWriter, read_parquet_table
+from maskassets.storage.schema import FRAMES_TABLE, TRACKS_TABLE
+from maskassets.storage.sharded_tables import iter_table_batches, read_table
 
 STAGE = "mask_summary"
 CODE_VERSION = "2"

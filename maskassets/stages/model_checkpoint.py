@@ -12,9 +12,9 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from upath import UPath
 
-from maskassets.detector_spec import DetectorSpec
-from maskassets.redaction import redact_text, redact_uri
-from maskassets.storage import Manifest, StagedArtifact
+from maskassets.model.detector_spec import DetectorSpec
+from maskassets.storage.artifact_store import Manifest, StagedArtifact
+from maskassets.storage.redaction import redact_text, redact_uri
 
 STAGE = "model_checkpoint"
 CODE_VERSION = "1"
@@ -58,7 +58,7 @@ def checkpoint_marker(uri: str) -> str | None:
 def verify_checkpoint(local_path: str, spec: DetectorSpec, *, name: str) -> None:
     """Raise a CheckpointError unless the file loads into ``spec``'s detector."""
     # torch loads here, when a checkpoint changes, rather than with the definitions.
-    from maskassets.model import load_detector, read_state_dict
+    from maskassets.model.loading import load_detector, read_state_dict
 
     with open(local_path, "rb") as stream:
         load_detector(spec, read_state_dict(stream, name=name), name=name)

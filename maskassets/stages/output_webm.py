@@ -9,11 +9,11 @@ from fractions import Fraction
 
 from upath import UPath
 
-from maskassets.progress import ProgressLog
-from maskassets.ray_results import gather
-from maskassets.segment_encoding import EncoderSettings, FrameRange, encode_segment, join_segments
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_tree
-from maskassets.video import OUTPUT_FORMATS
+from maskassets.batch.progress import ProgressLog
+from maskassets.batch.ray_results import gather
+from maskassets.batch.segment_encoding import EncoderSettings, FrameRange, encode_segment, join_segments
+from maskassets.media.video import OUTPUT_FORMATS
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact, remove_tree
 
 STAGE = "output_webm"
 CODE_VERSION = "5"

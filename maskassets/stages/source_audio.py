@@ -8,10 +8,10 @@ from dataclasses import asdict
 
 from upath import UPath
 
-from maskassets.audio import store_first_audio_stream
+from maskassets.media.audio import store_first_audio_stream
+from maskassets.media.video import first_frame_seconds
 from maskassets.stages.video_frames import SOURCE_START_SECONDS
-from maskassets.storage import Manifest, StagedArtifact
-from maskassets.video import first_frame_seconds
+from maskassets.storage.artifact_store import Manifest, StagedArtifact
 
 STAGE = "source_audio"
 CODE_VERSION = "1"

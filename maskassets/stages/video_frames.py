@@ -9,16 +9,13 @@ from dataclasses import asdict, dataclass, replace
 import ray
 from upath import UPath
 
-from maskassets.frame_codec import FrameFormat, decode_frame
-from maskassets.frame_timing import Timing, timing_of
-from maskassets.previews import contact_sheet, contact_sheet_indices, save_jpeg
-from maskassets.progress import ProgressLog
-from maskassets.ray_results import gather
-from maskassets.schema import FRAMES_TABLE
-from maskassets.segment_decoding import DecodedSegment, decode_segment, renumber_shards
-from maskassets.sharded_tables import Shard, ShardLayout, check_contiguous
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact, remove_tree
-from maskassets.video import (
+from maskassets.batch.progress import ProgressLog
+from maskassets.batch.ray_results import gather
+from maskassets.batch.segment_decoding import DecodedSegment, decode_segment, renumber_shards
+from maskassets.media.frame_codec import FrameFormat, decode_frame
+from maskassets.media.frame_timing import Timing, timing_of
+from maskassets.media.previews import contact_sheet, contact_sheet_indices, save_jpeg
+from maskassets.media.video import (
     STRICT_DECODING_FIX,
     WHOLE_VIDEO,
     DecodePlan,
@@ -27,6 +24,9 @@ from maskassets.video import (
     VideoInfo,
     plan_decode,
 )
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact, remove_tree
+from maskassets.storage.schema import FRAMES_TABLE
+from maskassets.storage.sharded_tables import Shard, ShardLayout, check_contiguous
 
 STAGE = "video_frames"
 CODE_VERSION = "4"

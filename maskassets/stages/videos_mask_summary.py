@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from maskassets import schema
-from maskassets.parquet_io import ParquetTableWriter, read_parquet_table
 from maskassets.stages import mask_summary
-from maskassets.storage import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
+from maskassets.storage.parquet_io import ParquetTableWriter, read_parquet_table
 
 STAGE = "videos_mask_summary"
 CODE_VERSION = "2"

@@ -1,6 +1,5 @@
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_match
 from maskassets.defs.assets.face_tracks import face_tracks
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.checks import MATCHES_VIDEO_FRAMES
@@ -13,10 +12,11 @@ from maskassets.defs.resources import (
     VideoFolderResource,
 )
 from maskassets.defs.video_stage import video_stage_asset
-from maskassets.schema import ANNOTATED_TABLE, FRAMES_TABLE
 from maskassets.stages import annotated_frames as stage
 from maskassets.stages import video_frames as frames_stage
-from maskassets.storage import Manifest
+from maskassets.storage.artifact_checks import CheckOutcome, frame_indices, frames_match
+from maskassets.storage.artifact_store import Manifest
+from maskassets.storage.schema import ANNOTATED_TABLE, FRAMES_TABLE
 
 
 @video_stage_asset(

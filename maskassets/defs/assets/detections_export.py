@@ -6,7 +6,7 @@ from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import detections_export as stage
-from maskassets.storage import Manifest
+from maskassets.storage.artifact_store import Manifest
 
 
 @video_stage_asset(

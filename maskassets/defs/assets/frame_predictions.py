@@ -1,6 +1,5 @@
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome, detections_are_valid, frame_indices, frames_match
 from maskassets.defs.assets.model_checkpoint import model_checkpoint
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.checks import DETECTIONS_VALID, MATCHES_VIDEO_FRAMES
@@ -8,10 +7,11 @@ from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.presentation import predictions_metadata
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, RayClusterResource
 from maskassets.defs.video_stage import video_stage_asset
-from maskassets.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.stages import frame_predictions as stage
 from maskassets.stages import video_frames as frames_stage
-from maskassets.storage import Manifest
+from maskassets.storage.artifact_checks import CheckOutcome, detections_are_valid, frame_indices, frames_match
+from maskassets.storage.artifact_store import Manifest
+from maskassets.storage.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 
 
 @video_stage_asset(

@@ -7,7 +7,7 @@ from maskassets.defs.presentation import stored_image, summary_table
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource, DrawingResource
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import mask_summary as stage
-from maskassets.storage import Manifest
+from maskassets.storage.artifact_store import Manifest
 
 
 @video_stage_asset(

@@ -7,8 +7,8 @@ from maskassets.defs.assets.checkpoint_file import checkpoint_file
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
-from maskassets.redaction import redact_uri
 from maskassets.stages import model_checkpoint as stage
+from maskassets.storage.redaction import redact_uri
 
 
 @dg.asset(

@@ -1,6 +1,5 @@
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.defs.assets.annotated_frames import annotated_frames
 from maskassets.defs.assets.source_audio import source_audio
 from maskassets.defs.assets.video_frames import video_frames
@@ -9,11 +8,12 @@ from maskassets.defs.materialization import materialize_derived, read_inputs
 from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource, RayClusterResource
 from maskassets.defs.video_stage import video_stage_asset
-from maskassets.schema import FRAMES_TABLE, PTS_SECONDS
-from maskassets.sharded_tables import read_table
 from maskassets.stages import output_webm as stage
 from maskassets.stages import source_audio as audio_stage
-from maskassets.storage import Manifest
+from maskassets.storage.artifact_checks import CheckOutcome, output_plays_like_source
+from maskassets.storage.artifact_store import Manifest
+from maskassets.storage.schema import FRAMES_TABLE, PTS_SECONDS
+from maskassets.storage.sharded_tables import read_table
 
 
 @video_stage_asset(

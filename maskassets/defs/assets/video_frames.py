@@ -1,6 +1,5 @@
 import dagster as dg
 
-from maskassets.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.checks import FRAMES_CONTIGUOUS
 from maskassets.defs.code_versions import settings_record, stage_settings
@@ -9,10 +8,11 @@ from maskassets.defs.presentation import frames_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource, VideoFolderResource
 from maskassets.defs.source_provenance import source_version
 from maskassets.defs.video_stage import video_stage_asset
-from maskassets.schema import FRAMES_TABLE
 from maskassets.stages import video_frames as stage
-from maskassets.storage import Manifest
-from maskassets.versions import fingerprint
+from maskassets.storage.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
+from maskassets.storage.artifact_store import Manifest
+from maskassets.storage.schema import FRAMES_TABLE
+from maskassets.storage.versions import fingerprint
 
 
 @video_stage_asset(

@@ -6,11 +6,11 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.presentation import summary_table
 from maskassets.defs.resources import ArtifactStoreResource
-from maskassets.parquet_io import read_parquet_table
 from maskassets.stages import mask_summary as summary_stage
 from maskassets.stages import videos_mask_summary as stage
-from maskassets.storage import Manifest
-from maskassets.versions import fingerprint
+from maskassets.storage.artifact_store import Manifest
+from maskassets.storage.parquet_io import read_parquet_table
+from maskassets.storage.versions import fingerprint
 
 
 @dg.asset(

@@ -1,0 +1,1 @@
+"""The `maskassets` command: update, gc, summary, export, home."""

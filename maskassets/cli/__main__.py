@@ -1,0 +1,5 @@
+import sys
+
+from maskassets.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""All five assets for two real videos, on a real Dagster instance and a real local Ray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from maskassets.batch.segment_encoding import output_file_name
+from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS
+from maskassets.detection.detections import class_name, detections_by_frame
+from maskassets.media.frame_codec import decode_frame
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore
+from maskassets.storage.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
+from maskassets_tests.support.media import (
+    TEST_SPEC,
+    copy_carphone,
+    decode_rgb_frames,
+    ffprobe,
+    make_clip,
+    pipeline_settings,
+)
+from maskassets_tests.support.pipeline_run import register_and_run, reused_by_stage, stored_table
+
+pytestmark = pytest.mark.slow
+KEYS = ["made_clip.mp4", "carphone.mp4"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path):
+    root = tmp_path_factory.mktemp("e2e")
+    videos = root / "videos"
+    videos.mkdir()
+    make_clip(videos / KEYS[0])
+    copy_carphone(videos / KEYS[1])
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}.items():
+            patch.setenv(name, value)
+        # Lossless frames, so that what the drawing changes (and leaves alone) is checked pixel for pixel.
+        patch.setenv("MASKASSETS_FRAME_FORMAT", "png")
+        (root / "home").mkdir()
+        with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+            results = register_and_run(instance, KEYS)
+            yield {
+                "videos": videos,
+                "store": ArtifactStore(str(root / "artifacts")),
+                "instance": instance,
+                "results": results,
+            }
+
+
+def test_every_partition_succeeds_and_builds_every_stage(built):
+    for key in KEYS:
+        result = built["results"][key]
+        assert result.success
+        assert reused_by_stage(result) == {
+            "model_checkpoint": key != KEYS[0],
+            "video_frames": False,
+            "source_audio": False,
+            "frame_predictions": False,
+            "face_tracks": False,
+            "annotated_frames": False,
+            "output_webm": False,
+            "mask_summary": False,
+            "detections_export": False,
+        }
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_frame_counts_match_the_source_at_every_stage(built, key):
+    source_frames = decode_rgb_frames(built["videos"] / key)
+    store = built["store"]
+    frames = stored_table(store, "video_frames", key, FRAMES_TABLE)
+    predictions = stored_table(store, "frame_predictions", key, PREDICTIONS_TABLE)
+    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_TABLE)
+    output_frames = decode_rgb_frames(_webm_path(store, key))
+    expected = list(range(len(source_frames)))
+    for table in (frames, predictions, annotated):
+        assert table.column(schema.FRAME_INDEX).to_pylist() == expected
+    assert len(output_frames) == len(source_frames)
+    first_frame = decode_frame(frames.column(schema.IMAGE)[0].as_py())
+    np.testing.assert_array_equal(first_frame, source_frames[0])
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_output_keeps_the_source_fps_and_duration(built, key):
+    entries = {"stream": "codec_name,avg_frame_rate", "container": "duration"}
+    source, output = ffprobe(built["videos"] / key, **entries), ffprobe(_webm_path(built["store"], key), **entries)
+    assert output["codec_name"] == "vp8"
+    assert output["avg_frame_rate"] == source["avg_frame_rate"]
+    assert float(output["duration"]) == pytest.approx(float(source["duration"]), abs=0.002)
+
+
+def test_predictions_hold_boxes_inside_the_frame_in_original_pixels(built):
+    store = built["store"]
+    predictions = stored_table(store, "frame_predictions", KEYS[1], PREDICTIONS_TABLE)
+    boxes = np.concatenate([d.boxes for d in detections_by_frame(predictions).values()])
+    assert len(boxes) > 0
+    assert boxes[:, 0].min() >= 0 and boxes[:, 1].min() >= 0
+    assert boxes[:, 2].max() <= 176 and boxes[:, 3].max() <= 144
+    # The model saw 96-px-high inputs; boxes are scaled back beyond that to the 144-px frame.
+    assert boxes[:, 3].max() > 96
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_drawn_box_edges_have_the_class_colour_and_the_rest_is_untouched(built, key):
+    store = built["store"]
+    frames = stored_table(store, "video_frames", key, FRAMES_TABLE)
+    predictions = detections_by_frame(stored_table(store, "frame_predictions", key, PREDICTIONS_TABLE))
+    annotated = stored_table(store, "annotated_frames", key, ANNOTATED_TABLE)
+    output_frames = decode_rgb_frames(_webm_path(store, key))
+    checked_edges = 0
+    for index in range(0, frames.num_rows, 3):
+        detections = predictions[index].above(0.5)
+        if not len(detections):
+            continue
+        source = decode_frame(frames.column(schema.IMAGE)[index].as_py())
+        drawn = decode_frame(annotated.column(schema.IMAGE)[index].as_py())
+        top = int(np.argsort(detections.scores, kind="stable")[-1])
+        x1, y1, x2, y2 = (int(round(float(v))) for v in detections.boxes[top])
+        expected = np.array(DEFAULT_CLASS_COLORS[class_name(TEST_SPEC.class_names, int(detections.labels[top]))])
+        edge = (min(y2, source.shape[0] - 1), (x1 + x2) // 2)
+        np.testing.assert_array_equal(drawn[edge], expected)
+        assert np.abs(output_frames[index][edge].astype(int) - expected).max() <= 80
+        far = _far_from_boxes(source.shape[:2], detections.boxes, margin=12)
+        assert far.mean() > 0.1, "the test needs pixels far from every box"
+        np.testing.assert_array_equal(drawn[far], source[far])
+        assert np.abs(output_frames[index][far].astype(int) - source[far].astype(int)).mean() < 6
+        checked_edges += 1
+    assert checked_edges > 0
+
+
+def _far_from_boxes(shape: tuple[int, int], boxes: np.ndarray, *, margin: int) -> np.ndarray:
+    covered = np.zeros(shape, dtype=bool)
+    for x1, y1, x2, y2 in boxes.astype(int):
+        # Labels sit above the box's top-left corner, up to ~16 px high and ~120 px wide.
+        covered[max(0, y1 - 16 - margin) : y2 + margin, max(0, x1 - margin) : max(x2, x1 + 120) + margin] = True
+    return ~covered
+
+
+def _webm_path(store: ArtifactStore, key: str):
+    manifest = store.require_manifest("output_webm", key)
+    return Path(store.artifact_path(manifest, output_file_name("vp8")).path)

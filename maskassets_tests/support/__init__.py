@@ -1,0 +1,1 @@
+"""What the tests share: clips, servers on loopback, runs of the real job and commands."""
