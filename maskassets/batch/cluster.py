@@ -22,6 +22,6 @@ def require_reachable_from_every_node(*, artifact_root: str | None, videos_locat
         named = ", ".join(f"the {name} {location}" for name, location in local.items())
         raise ValueError(
             f"The Ray cluster has {len(nodes)} nodes, but {named} is a local path its workers on other nodes "
-            "cannot read. Use an s3:// location (MASKASSETS_ARTIFACTS, MASKASSETS_VIDEOS), or a folder every node "
-            "mounts at the same path and set MASKASSETS_SHARED_ARTIFACTS=1."
+            "cannot read. Set `artifacts.root` and `videos.location` to s3:// locations, or use folders every node "
+            "mounts at the same path and turn on `artifacts.shared_by_all_nodes`."
         )

@@ -21,7 +21,7 @@ from maskassets.cli.update import update_all
 from maskassets.cli.update_output import StageLines
 from maskassets.defs.garbage_collection import busy_partitions
 from maskassets.defs.resources import ArtifactStoreResource
-from maskassets.defs.settings import Settings
+from maskassets.defs.settings import Settings, name_variables
 from maskassets.detection.frame_detections import frames_with_detections
 from maskassets.stages import detections_export as export_stage
 from maskassets.stages import face_tracks as tracks_stage
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with dg.DagsterInstance.get() as instance:
             report = update_all(instance, overrides=overrides, stage_lines=StageLines(sys.stdout), log_file=log_file)
     except (MissingVideoFolderError, StorageAccessError) as error:
-        print(f"maskassets update: {error}", file=sys.stderr)
+        print(f"maskassets update: {name_variables(str(error))}", file=sys.stderr)
         return 2
     print("\n".join([*report.lines(), f"Dagster's log of this update: {log_file}"]))
     return 1 if report.failures else 0

@@ -11,6 +11,7 @@ from maskassets.defs.jobs import video_pipeline_job
 from maskassets.defs.observations import observed_version
 from maskassets.defs.partitions import video_partitions
 from maskassets.defs.resources import VideoFolderResource
+from maskassets.defs.settings import variables_named
 from maskassets.storage.arrivals import Look, look_again, looks_from_json, looks_to_json
 from maskassets.storage.sources import change_marker
 
@@ -25,7 +26,8 @@ from maskassets.storage.sources import change_marker
     ),
 )
 def new_videos_sensor(context: dg.SensorEvaluationContext, videos: VideoFolderResource) -> dg.SensorResult:
-    scan = videos.folder().scan()
+    with variables_named():
+        scan = videos.folder().scan()
     found = scan.videos
     markers = {key: change_marker(video.path) for key, video in found.items()}
     now = time.time()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
@@ -198,6 +200,32 @@ def recorded_settings(resource: dg.ConfigurableResource, key: str) -> dict[str, 
 def variable_of(key: str, field: str) -> str | None:
     suffix = VARIABLES.get(key, {}).get(field)
     return PREFIX + suffix if suffix else None
+
+
+#: How plain code names a setting in a message: `resource.field`, the name run config and `--set` use.
+_SETTING_MENTION = re.compile(r"`(\w+)\.(\w+)`")
+
+
+def name_variables(message: str) -> str:
+    """``message`` with the variable that sets each setting it names after the setting's name."""
+
+    def named(mention: re.Match[str]) -> str:
+        variable = variable_of(mention[1], mention[2])
+        return f"{mention[0]} ({variable})" if variable else mention[0]
+
+    return _SETTING_MENTION.sub(named, message)
+
+
+@contextmanager
+def variables_named() -> Iterator[None]:
+    """An error raised inside names, beside each setting its message names, the variable that sets it: plain code
+    knows the settings, not how this deployment sets them."""
+    try:
+        yield
+    except Exception as error:
+        if error.args and isinstance(error.args[0], str):
+            error.args = (name_variables(error.args[0]), *error.args[1:])
+        raise
 
 
 def _parse(variable: str, text: str, annotation: Any) -> Any:

@@ -344,7 +344,7 @@ def _guessed_rate(stream: av.VideoStream) -> Fraction:
 
 #: What a damaged video's error under strict decoding tells the user to do.
 STRICT_DECODING_FIX = (
-    "strict decoding is on: re-encode or re-upload the video, or unset MASKASSETS_STRICT_DECODING to keep the "
+    "strict decoding is on: re-encode or re-upload the video, or turn off `videos.strict_decoding` to keep the "
     "frames that decode."
 )
 

@@ -57,15 +57,15 @@ def load_detector(spec: DetectorSpec, state_dict: dict[str, torch.Tensor], *, na
     if classifier is not None and classifier.shape[0] != len(spec.class_names):
         raise CheckpointError(
             f"{name} was trained for {classifier.shape[0]} classes but {len(spec.class_names)} are configured "
-            f"({', '.join(spec.class_names)}); set the class names to the checkpoint's classes."
+            f"({', '.join(spec.class_names)}); set `detector.class_names` to the checkpoint's classes."
         )
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as error:
         raise CheckpointError(
             f"{name} does not fit {spec.architecture} with {len(spec.class_names)} classes "
-            f"({_mismatch_summary(model.state_dict(), state_dict)}); set the architecture the checkpoint was "
-            "trained with (MASKASSETS_ARCHITECTURE)."
+            f"({_mismatch_summary(model.state_dict(), state_dict)}); set `detector.architecture` to the one the "
+            "checkpoint was trained with."
         ) from error
     return model.eval()
 

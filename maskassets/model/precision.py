@@ -23,7 +23,7 @@ _CPU_INFO = Path("/proc/cpuinfo")
 
 
 class PrecisionError(ValueError):
-    """MASKASSETS_PRECISION asks for arithmetic the detector actors' device does not run natively."""
+    """The precision setting asks for arithmetic the detector actors' device does not run natively."""
 
 
 def with_reduced_precision(model: nn.Module, device: torch.device, precision: Precision) -> nn.Module:

@@ -104,9 +104,9 @@ def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPool
     ).remote(precision, device)
     if problem := ray.get(probe):
         raise PrecisionError(
-            f"MASKASSETS_PRECISION={precision} is not native on the detector actors: {problem}. Emulated, it runs "
-            "slower than fp32. Unset MASKASSETS_PRECISION (fp32), or run the actors where it is native: bf16 on "
-            "GPUs from Ampere on and CPUs with AVX-512 BF16 or AMX, fp16 on GPUs."
+            f"The detector actors do not run {precision} natively: {problem}. Emulated, it runs slower than fp32; "
+            "set `detector.precision` to fp32, or run the actors where it is native: bf16 on GPUs from Ampere on "
+            "and CPUs with AVX-512 BF16 or AMX, fp16 on GPUs."
         )
 
 

@@ -93,7 +93,9 @@ def store_checkpoint(local_path: str, staged: StagedArtifact) -> None:
 
 def _open_source(uri: str) -> Any:
     if not uri:
-        raise ValueError("No checkpoint URI is configured; set MASKASSETS_CHECKPOINT to a path, s3:// or https:// URI.")
+        raise ValueError(
+            "No checkpoint URI is configured; set `detector.checkpoint_uri` to a path, s3:// or https:// URI."
+        )
     try:
         if uri.startswith("s3://"):
             return smart_open.open(uri, "rb", transport_params={"client": _s3_client()})
@@ -101,7 +103,7 @@ def _open_source(uri: str) -> Any:
     except (OSError, botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         raise FileNotFoundError(
             f"The checkpoint {redact_uri(uri)} cannot be read ({redact_text(str(error), uri)}); check the URI and "
-            "your access to it (MASKASSETS_CHECKPOINT, AWS credentials or AWS_ENDPOINT_URL)."
+            "your access to it (`detector.checkpoint_uri`, AWS credentials or AWS_ENDPOINT_URL)."
         ) from None
 
 

@@ -71,8 +71,8 @@ class VideoFolder:
     def _scan(self) -> FolderScan:
         if not self.root.exists():
             raise MissingVideoFolderError(
-                f"The videos folder {self.location} does not exist; create it or point "
-                "MASKASSETS_VIDEOS at the folder or s3:// prefix that holds your videos."
+                f"The videos folder {self.location} does not exist; create it or set `videos.location` to the "
+                "folder or s3:// prefix that holds your videos."
             )
         videos: dict[str, SourceVideo] = {}
         skipped: dict[str, str] = {}

@@ -103,5 +103,5 @@ def test_a_local_artifact_root_on_two_nodes_is_refused_with_the_fix(two_node_clu
 
     (failure,) = report.failures["clip.mp4"]
     assert failure.startswith("video_frames: The Ray cluster has 2 nodes, but the artifact root ")
-    assert "s3://" in failure and "MASKASSETS_SHARED_ARTIFACTS=1" in failure
+    assert "s3://" in failure and "turn on `artifacts.shared_by_all_nodes` (MASKASSETS_SHARED_ARTIFACTS)" in failure
     assert ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"]).read_manifest("video_frames", "clip.mp4") is None

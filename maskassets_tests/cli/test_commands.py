@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -92,8 +93,8 @@ def test_maskassets_update_of_a_missing_folder_says_so_in_one_line_and_exits_2(t
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert completed.stderr.splitlines() == [
-        f"maskassets update: The videos folder {missing} does not exist; create it or point MASKASSETS_VIDEOS at "
-        "the folder or s3:// prefix that holds your videos."
+        f"maskassets update: The videos folder {missing} does not exist; create it or set `videos.location` "
+        "(MASKASSETS_VIDEOS) to the folder or s3:// prefix that holds your videos."
     ]
 
 
@@ -144,6 +145,19 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
     assert after["output_webm"].directory != before["output_webm"].directory
     for stage in chain[:-1]:
         assert after[stage] == before[stage]
+
+    # One run's own setting, from its config; the variables' other values hold (MASKASSETS_CODEC is unset again).
+    override = {"resources": {"encoder": {"config": {"crf": 20}}}}
+    run_command(
+        [
+            "dagster", "asset", "materialize", *module, "--select", "output_webm", "--partition", "clip.mp4",
+            "--config-json", json.dumps(override),
+        ],
+        REPO_ROOT,
+    )  # fmt: skip
+    overridden = store.require_manifest("output_webm", "clip.mp4")
+    assert overridden.directory != after["output_webm"].directory
+    assert (overridden.metadata["codec"], overridden.metadata["settings"]["encoder"]["crf"]) == ("vp8", 20)
 
 
 def test_a_cli_backfill_of_many_videos_is_queued_under_the_run_bound(tmp_path, pipeline_env, monkeypatch):

@@ -94,7 +94,7 @@ def test_damaged_packets_are_skipped_and_counted_unless_strict(pipeline_env, dag
         strict = update_all(instance)
     (failure,) = strict.failures["damaged.mp4"]
     assert re.search(r"damaged\.mp4 is damaged \(3 packets could not be decoded", failure), failure
-    assert "unset MASKASSETS_STRICT_DECODING" in failure
+    assert "turn off `videos.strict_decoding` (MASKASSETS_STRICT_DECODING)" in failure
     assert [strict.outcomes["good.mp4"][stage] for stage in STAGES[1:]] == ["reused"] * (len(STAGES) - 1)
     assert store.require_manifest("output_webm", "damaged.mp4") == lenient_output
 

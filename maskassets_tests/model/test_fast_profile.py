@@ -147,6 +147,6 @@ def test_fast_settings_rebuild_the_predictions_and_fill_every_frame(pipeline_env
     (failure,) = emulated.get_step_failure_events()
     assert failure.step_key == "frame_predictions"
     message = str(failure.step_failure_data.error)
-    assert "MASKASSETS_PRECISION=fp16 is not native on the detector actors" in message
-    assert "Unset MASKASSETS_PRECISION" in message
+    assert "The detector actors do not run fp16 natively" in message
+    assert "set `detector.precision` (MASKASSETS_PRECISION) to fp32" in message
     assert store.require_manifest("frame_predictions", "clip.mp4") == strided

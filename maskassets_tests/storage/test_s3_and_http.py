@@ -52,7 +52,7 @@ def test_a_checkpoint_in_a_public_bucket_is_read_without_credentials(s3_endpoint
 
 def test_a_missing_s3_checkpoint_names_the_uri_and_the_fix(s3_endpoint, tmp_path):
     admin_client(s3_endpoint).create_bucket(Bucket="models")
-    with pytest.raises(FileNotFoundError, match=r"s3://models/absent.pth cannot be read.*MASKASSETS_CHECKPOINT"):
+    with pytest.raises(FileNotFoundError, match=r"s3://models/absent.pth cannot be read.*`detector.checkpoint_uri`"):
         download_checkpoint("s3://models/absent.pth", str(tmp_path / "copy.pth"))
 
 

@@ -7,7 +7,9 @@ from maskassets.defs.assets.checkpoint_file import checkpoint_file
 from maskassets.defs.automation import keep_up_to_date
 from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
+from maskassets.defs.settings import variables_named
 from maskassets.stages import model_checkpoint as stage
+from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.redaction import redact_uri
 
 
@@ -19,14 +21,22 @@ from maskassets.storage.redaction import redact_uri
     automation_condition=keep_up_to_date,
     deps=[checkpoint_file],
     description=(
-        "The detector checkpoint, copied from MASKASSETS_CHECKPOINT (a path, s3:// or https:// URI) into the "
+        "The detector checkpoint, copied from `detector.checkpoint_uri` (MASKASSETS_CHECKPOINT: a path, s3:// or "
+        "https:// URI) into the "
         "artifact store and proven to load into the configured architecture; its data version is its sha256."
     ),
 )
 def model_checkpoint(
     context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, detector: DetectorResource
 ) -> dg.MaterializeResult:
-    uri, spec, store = detector.checkpoint_uri, detector.spec(), artifacts.store()
+    with variables_named():
+        return _materialize(context, artifacts.store(), detector)
+
+
+def _materialize(
+    context: dg.AssetExecutionContext, store: ArtifactStore, detector: DetectorResource
+) -> dg.MaterializeResult:
+    uri, spec = detector.checkpoint_uri, detector.spec()
     shown_uri = redact_uri(uri)
     stored = store.read_manifest(stage.STAGE)
     marker = stage.checkpoint_marker(uri)
