@@ -14,7 +14,7 @@ _HEADER = ("video", "class", "faces", "frames", "share", "first seen (s)", "last
 
 def stored_summary(store: ArtifactStore) -> pa.Table:
     manifest = store.require_manifest(videos_mask_summary.STAGE)
-    return read_parquet_table(store, store.artifact_path(manifest, videos_mask_summary.TABLE_FILE))
+    return read_parquet_table(store, store.artifact_path(manifest, schema.VIDEOS_SUMMARY_FILE))
 
 
 def summary_lines(table: pa.Table) -> list[str]:

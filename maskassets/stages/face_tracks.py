@@ -22,7 +22,6 @@ from maskassets.storage.sharded_tables import ShardLayout, ShardWriter, check_co
 
 STAGE = "face_tracks"
 CODE_VERSION = "1"
-SPANS_FILE = "track_spans.parquet"
 #: The most box centres a detection's trail holds: what the drawing can show behind a face.
 TRAIL_POINTS = 16
 _FRAMES_PER_WRITE = 256
@@ -63,7 +62,7 @@ def track_faces(
             spans.add(tracked)
     staged.add_table(TRACKS_TABLE, [shard.as_dict() for shard in writer.shards])
     table = spans.table()
-    with ParquetTableWriter(store, staged.path(SPANS_FILE), schema.TRACK_SPANS_SCHEMA) as spans_writer:
+    with ParquetTableWriter(store, staged.path(schema.TRACK_SPANS_FILE), schema.TRACK_SPANS_SCHEMA) as spans_writer:
         spans_writer.write(table)
     per_class = _tracks_per_class(table)
     summary = {

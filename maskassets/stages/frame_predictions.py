@@ -14,7 +14,6 @@ from maskassets.batch.datasource import FrameTableDatasource, TableRef
 from maskassets.batch.progress import ProgressLog
 from maskassets.batch.runner import ActorPoolSettings, ShardTarget, map_frame_table
 from maskassets.model.detector_spec import DetectorSpec, Precision
-from maskassets.stages.model_checkpoint import CHECKPOINT_FILE
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
 from maskassets.storage.schema import FRAMES_TABLE
@@ -63,7 +62,7 @@ def predict_frames(
         ),
         batch_class=FrameDetector,
         constructor_kwargs={
-            "checkpoint_uri": str(store.artifact_path(checkpoint, CHECKPOINT_FILE)),
+            "checkpoint_uri": str(store.artifact_path(checkpoint, schema.CHECKPOINT_FILE)),
             "spec": spec,
             "device": device,
             "torch_threads": max(1, int(pool.cpus_per_actor)),

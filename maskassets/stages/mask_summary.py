@@ -20,8 +20,6 @@ from maskassets.storage.sharded_tables import iter_table_batches, read_table
 
 STAGE = "mask_summary"
 CODE_VERSION = "2"
-SUMMARY_FILE = "summary.parquet"
-TIMELINE_FILE = "timeline.parquet"
 TIMELINE_PLOT_FILE = "timeline.png"
 #: Manifest metadata (not shown as such): the summary's rows, so that showing them reads no table.
 CLASS_ROWS = "_class_rows"
@@ -43,11 +41,11 @@ def summarize_video(
         read_table(store, frames, FRAMES_TABLE, columns=[schema.PTS_SECONDS]).column(schema.PTS_SECONDS).to_numpy()
     )
     counts = _counts_per_frame(store, tracks, object_classes, threshold, frame_count=len(pts_seconds))
-    spans = read_parquet_table(store, store.artifact_path(tracks, face_tracks.SPANS_FILE))
+    spans = read_parquet_table(store, store.artifact_path(tracks, schema.TRACK_SPANS_FILE))
     on_screen = seconds_on_screen(spans, frame_seconds=1 / frames.metadata["fps"])
     summary = class_summary_table(object_classes, counts, pts_seconds, on_screen)
-    _write_table(store, staged, SUMMARY_FILE, summary)
-    _write_table(store, staged, TIMELINE_FILE, _timeline_table(object_classes, counts, pts_seconds))
+    _write_table(store, staged, schema.MASK_SUMMARY_FILE, summary)
+    _write_table(store, staged, schema.MASK_TIMELINE_FILE, _timeline_table(object_classes, counts, pts_seconds))
     staged.path(TIMELINE_PLOT_FILE).write_bytes(
         timeline_png(
             pts_seconds,

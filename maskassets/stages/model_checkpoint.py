@@ -13,12 +13,12 @@ from botocore.config import Config
 from upath import UPath
 
 from maskassets.model.detector_spec import DetectorSpec
+from maskassets.storage import schema
 from maskassets.storage.artifact_store import Manifest, StagedArtifact
 from maskassets.storage.redaction import redact_text, redact_uri
 
 STAGE = "model_checkpoint"
 CODE_VERSION = "1"
-CHECKPOINT_FILE = "checkpoint.pt"
 #: Manifest metadata: the detector shape (architecture and class count) the stored file was proven to load into.
 LOADS_INTO = "loads_into"
 #: Manifest metadata: the source's change marker (checkpoint_marker) when the stored file was fetched.
@@ -87,7 +87,7 @@ def unchanged_at_source(stored: Manifest | None, uri: str, marker: str | None, s
 
 
 def store_checkpoint(local_path: str, staged: StagedArtifact) -> None:
-    target = staged.path(CHECKPOINT_FILE)
+    target = staged.path(schema.CHECKPOINT_FILE)
     target.fs.put_file(local_path, target.path)
 
 

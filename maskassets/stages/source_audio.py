@@ -10,12 +10,11 @@ from upath import UPath
 
 from maskassets.media.audio import store_first_audio_stream
 from maskassets.media.video import first_frame_seconds
-from maskassets.stages.video_frames import SOURCE_START_SECONDS
 from maskassets.storage.artifact_store import Manifest, StagedArtifact
+from maskassets.storage.schema import AUDIO_FILE, SOURCE_START_SECONDS
 
 STAGE = "source_audio"
 CODE_VERSION = "1"
-AUDIO_FILE = "audio.mka"
 
 
 def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest) -> dict:

@@ -44,10 +44,6 @@ class DecodeSettings:
     layout: ShardLayout = ShardLayout()
 
 
-#: The metadata entry of FramesSummary.source_start_seconds.
-SOURCE_START_SECONDS = "source_start_seconds"
-
-
 @dataclass(frozen=True)
 class FramesSummary:
     frame_count: int

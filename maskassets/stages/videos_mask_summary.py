@@ -6,14 +6,12 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from maskassets.stages import mask_summary
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
 from maskassets.storage.parquet_io import ParquetTableWriter, read_parquet_table
 
 STAGE = "videos_mask_summary"
 CODE_VERSION = "2"
-TABLE_FILE = "videos_mask_summary.parquet"
 
 
 def combine_summaries(
@@ -26,12 +24,14 @@ def combine_summaries(
         if manifest is None:
             without_summary.append(video)
             continue
-        summary = read_parquet_table(store, store.artifact_path(manifest, mask_summary.SUMMARY_FILE))
+        summary = read_parquet_table(store, store.artifact_path(manifest, schema.MASK_SUMMARY_FILE))
         # A summary made before a column existed gets it empty.
         rows = [{schema.VIDEO: video, **row} for row in summary.to_pylist()]
         tables.append(pa.Table.from_pylist(rows, schema=schema.VIDEOS_MASK_SUMMARY_SCHEMA))
     combined = pa.concat_tables(tables) if tables else (schema.VIDEOS_MASK_SUMMARY_SCHEMA.empty_table())
-    with ParquetTableWriter(store, staged.path(TABLE_FILE), schema.VIDEOS_MASK_SUMMARY_SCHEMA) as writer:
+    with ParquetTableWriter(
+        store, staged.path(schema.VIDEOS_SUMMARY_FILE), schema.VIDEOS_MASK_SUMMARY_SCHEMA
+    ) as writer:
         writer.write(combined)
     staged.metadata.update({"videos": len(tables), "videos_without_summary": without_summary})
     return combined

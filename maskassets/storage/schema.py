@@ -1,4 +1,5 @@
-"""Column names and pyarrow schemas of every stored table, shared by writers, readers and tests."""
+"""What a stage stores that another reads: table, column and file names, pyarrow schemas and manifest entries,
+shared by writers, readers and tests."""
 
 import pyarrow as pa
 
@@ -8,6 +9,17 @@ FRAMES_TABLE = "frames"
 PREDICTIONS_TABLE = "predictions"
 TRACKS_TABLE = "tracks"
 ANNOTATED_TABLE = "annotated"
+
+#: Files an artifact holds beside its frame tables, read by the stages after it.
+CHECKPOINT_FILE = "checkpoint.pt"
+AUDIO_FILE = "audio.mka"
+TRACK_SPANS_FILE = "track_spans.parquet"
+MASK_SUMMARY_FILE = "summary.parquet"
+MASK_TIMELINE_FILE = "timeline.parquet"
+VIDEOS_SUMMARY_FILE = "videos_mask_summary.parquet"
+
+#: video_frames' manifest entry: the time of the source's first frame, which its sound is aligned to.
+SOURCE_START_SECONDS = "source_start_seconds"
 
 FRAME_INDEX = "frame_index"
 PTS_SECONDS = "pts_seconds"

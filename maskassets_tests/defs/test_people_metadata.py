@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
-from maskassets.stages.mask_summary import SUMMARY_FILE, TIMELINE_FILE
-from maskassets.stages.videos_mask_summary import TABLE_FILE
 from maskassets.storage import schema
-from maskassets.storage.schema import PREDICTIONS_TABLE
+from maskassets.storage.schema import MASK_SUMMARY_FILE, MASK_TIMELINE_FILE, PREDICTIONS_TABLE, VIDEOS_SUMMARY_FILE
 from maskassets_tests.support.commands import command_line, run_command
 from maskassets_tests.support.pipeline_run import stored_parquet, stored_table
 from maskassets_tests.support.published import CLIPS
@@ -83,9 +81,10 @@ def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
     store = published_videos.store
     predictions = stored_table(store, "frame_predictions", "a.mp4", PREDICTIONS_TABLE).to_pylist()
     summary = {
-        row[schema.CLASS_NAME]: row for row in stored_parquet(store, "mask_summary", "a.mp4", SUMMARY_FILE).to_pylist()
+        row[schema.CLASS_NAME]: row
+        for row in stored_parquet(store, "mask_summary", "a.mp4", MASK_SUMMARY_FILE).to_pylist()
     }
-    timeline = stored_parquet(store, "mask_summary", "a.mp4", TIMELINE_FILE).to_pylist()
+    timeline = stored_parquet(store, "mask_summary", "a.mp4", MASK_TIMELINE_FILE).to_pylist()
 
     for name in DEFAULT_CLASS_NAMES[1:]:
         per_frame = [
@@ -114,12 +113,12 @@ def test_mask_summary_counts_the_detections_the_video_shows(published_videos):
 
 def test_the_cross_video_table_holds_every_video_and_class(published_videos):
     store = published_videos.store
-    combined = stored_parquet(store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
+    combined = stored_parquet(store, "videos_mask_summary", None, VIDEOS_SUMMARY_FILE).to_pylist()
     assert [(row[schema.VIDEO], row[schema.CLASS_NAME]) for row in combined] == [
         (video, name) for video in sorted(CLIPS) for name in DEFAULT_CLASS_NAMES[1:]
     ]
     for video in CLIPS:
-        own = stored_parquet(store, "mask_summary", video, SUMMARY_FILE).to_pylist()
+        own = stored_parquet(store, "mask_summary", video, MASK_SUMMARY_FILE).to_pylist()
         assert [{**row, schema.VIDEO: video} for row in own] == [row for row in combined if row[schema.VIDEO] == video]
     metadata = _latest_metadata(published_videos, "videos_mask_summary", None)
     assert metadata["dagster/row_count"].value == 2 * 3
@@ -156,7 +155,7 @@ def test_long_steps_log_frames_done_rate_and_time_left(published_videos):
 
 def test_maskassets_summary_prints_the_table_across_videos(published_videos, tmp_path):
     printed = run_command(["maskassets", "summary"], **published_videos.env).stdout.splitlines()
-    combined = stored_parquet(published_videos.store, "videos_mask_summary", None, TABLE_FILE).to_pylist()
+    combined = stored_parquet(published_videos.store, "videos_mask_summary", None, VIDEOS_SUMMARY_FILE).to_pylist()
     header = ["video", "class", "faces", "frames", "share", "first", "seen", "(s)", "last", "seen", "(s)"]
     assert printed[0].split() == header
     assert [line.split()[:5] for line in printed[1:]] == [

@@ -13,11 +13,10 @@ import pytest
 from maskassets.definitions import build_definitions
 from maskassets.detection.detections import Detections, predictions_table
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
-from maskassets.stages.face_tracks import SPANS_FILE, TRAIL_POINTS
-from maskassets.stages.mask_summary import SUMMARY_FILE
+from maskassets.stages.face_tracks import TRAIL_POINTS
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
-from maskassets.storage.schema import PREDICTIONS_TABLE, TRACKS_TABLE
+from maskassets.storage.schema import MASK_SUMMARY_FILE, PREDICTIONS_TABLE, TRACK_SPANS_FILE, TRACKS_TABLE
 from maskassets.storage.sharded_tables import ShardLayout, ShardWriter
 from maskassets_tests.support.media import make_clip, pipeline_settings
 from maskassets_tests.support.pipeline_run import register_and_run, stored_parquet, stored_table
@@ -100,7 +99,7 @@ def test_each_face_keeps_one_id_through_the_video(tracked):
 
 
 def test_a_face_detected_once_as_another_class_has_a_span_of_each_and_its_majority_class(tracked):
-    spans = stored_parquet(tracked, "face_tracks", "faces.mp4", SPANS_FILE).to_pylist()
+    spans = stored_parquet(tracked, "face_tracks", "faces.mp4", TRACK_SPANS_FILE).to_pylist()
     flickering = [span for span in spans if span[schema.TRACK_CLASS] == "mask_weared_incorrect"]
     assert sorted((span[schema.CLASS_NAME], span[schema.DETECTIONS]) for span in flickering) == [
         ("mask_weared_incorrect", 17),
@@ -113,7 +112,7 @@ def test_a_face_detected_once_as_another_class_has_a_span_of_each_and_its_majori
 def test_mask_summary_counts_distinct_faces_and_their_seconds_on_screen(tracked):
     summary = {
         row[schema.CLASS_NAME]: row
-        for row in stored_parquet(tracked, "mask_summary", "faces.mp4", SUMMARY_FILE).to_pylist()
+        for row in stored_parquet(tracked, "mask_summary", "faces.mp4", MASK_SUMMARY_FILE).to_pylist()
     }
     for label, name in enumerate(DEFAULT_CLASS_NAMES):
         if label == 0:

@@ -9,6 +9,7 @@ from maskassets.defs.materialization import GROUP, materialize_or_reuse
 from maskassets.defs.resources import ArtifactStoreResource, DetectorResource
 from maskassets.defs.settings import variables_named
 from maskassets.stages import model_checkpoint as stage
+from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.redaction import redact_uri
 
@@ -41,7 +42,7 @@ def _materialize(
     stored = store.read_manifest(stage.STAGE)
     marker = stage.checkpoint_marker(uri)
     with tempfile.TemporaryDirectory(prefix="maskassets-checkpoint-") as scratch:
-        local_path = os.path.join(scratch, stage.CHECKPOINT_FILE)
+        local_path = os.path.join(scratch, schema.CHECKPOINT_FILE)
 
         def fetch() -> tuple[str, int]:
             sha256, size = stage.download_checkpoint(uri, local_path)

@@ -9,10 +9,9 @@ from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource, RayClusterResource
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import output_webm as stage
-from maskassets.stages import source_audio as audio_stage
 from maskassets.storage.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.storage.artifact_store import Manifest
-from maskassets.storage.schema import FRAMES_TABLE, PTS_SECONDS
+from maskassets.storage.schema import AUDIO_FILE, FRAMES_TABLE, PTS_SECONDS
 from maskassets.storage.sharded_tables import read_table
 
 
@@ -39,9 +38,7 @@ def output_webm(
     store = artifacts.store()
     annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
-    audio = (
-        store.artifact_path(sound, audio_stage.AUDIO_FILE) if settings.audio and sound.metadata["has_audio"] else None
-    )
+    audio = store.artifact_path(sound, AUDIO_FILE) if settings.audio and sound.metadata["has_audio"] else None
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)

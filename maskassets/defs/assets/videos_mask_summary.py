@@ -8,6 +8,7 @@ from maskassets.defs.presentation import summary_table
 from maskassets.defs.resources import ArtifactStoreResource
 from maskassets.stages import mask_summary as summary_stage
 from maskassets.stages import videos_mask_summary as stage
+from maskassets.storage import schema
 from maskassets.storage.artifact_store import Manifest
 from maskassets.storage.parquet_io import read_parquet_table
 from maskassets.storage.versions import fingerprint
@@ -37,7 +38,7 @@ def videos_mask_summary(context: dg.AssetExecutionContext, artifacts: ArtifactSt
         stage.combine_summaries(store, summaries=summaries, staged=staged)
 
     def describe(manifest: Manifest) -> dict:
-        table = read_parquet_table(store, store.artifact_path(manifest, stage.TABLE_FILE))
+        table = read_parquet_table(store, store.artifact_path(manifest, schema.VIDEOS_SUMMARY_FILE))
         return {"per_video_and_class": summary_table(table, with_video=True), "dagster/row_count": table.num_rows}
 
     return materialize_or_reuse(context, store, stage=stage.STAGE, version=version, build=build, describe=describe)
