@@ -17,7 +17,7 @@ from maskassets.defs.partitions import video_partitions
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.schema import ANNOTATED_TABLE, PREDICTIONS_TABLE
-from maskassets_tests.support.commands import run_command, start_command
+from maskassets_tests.support.commands import run_command, start_command, stop_command
 from maskassets_tests.support.media import make_clip
 from maskassets_tests.support.pipeline_run import stored_table
 
@@ -99,8 +99,7 @@ def test_a_backfill_of_more_videos_than_may_run_at_once_completes_with_every_fra
             (backfill,) = instance.get_backfills()
             runs = _wait_for_runs(instance, backfill.backfill_id, VIDEO_COUNT, deadline_seconds=1200)
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=60)
+        stop_command(daemon)
     assert backfill.status == BulkActionStatus.COMPLETED
     assert sorted(run.tags["dagster/partition"] for run in runs) == sorted(frame_counts)
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}, _failures(runs)

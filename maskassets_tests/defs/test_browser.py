@@ -24,7 +24,7 @@ from maskassets.media.frame_codec import decode_frame
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.storage import schema
 from maskassets.storage.schema import FRAMES_TABLE, PREDICTIONS_TABLE
-from maskassets_tests.support.commands import REPO_ROOT, start_command
+from maskassets_tests.support.commands import REPO_ROOT, start_command, stop_command
 from maskassets_tests.support.loopback import free_port
 from maskassets_tests.support.pipeline_run import stored_table
 from maskassets_tests.support.published import CLIPS, LINE_WIDTH, WITH_SOUND
@@ -55,8 +55,7 @@ def dagster_ui(published_videos, tmp_path_factory) -> Iterator[str]:
         _wait_for_asset_graph(url, log)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_command(server)
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from maskassets_tests.support.commands import REPO_ROOT
+from maskassets_tests.support.commands import start_command, stop_command
 from maskassets_tests.support.graph_shape import EXPECTED_PARENTS, PARTITIONED_PER_VIDEO
 from maskassets_tests.support.loopback import free_port
 
@@ -36,14 +32,11 @@ def _graphql(port: int, query: str) -> dict:
 @pytest.fixture
 def webserver(dagster_home, tmp_path):
     port = free_port()
-    command = shutil.which("dagster-webserver", path=os.path.dirname(sys.executable))
     settings = {"MASKASSETS_ARTIFACTS": str(tmp_path / "artifacts"), "MASKASSETS_THRESHOLD": "0.7"}
-    server = subprocess.Popen(
-        [command, "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-        cwd=REPO_ROOT,
-        env=os.environ | settings,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    server = start_command(
+        ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        log=tmp_path / "webserver.log",
+        **settings,
     )
     try:
         deadline = time.monotonic() + 120
@@ -55,8 +48,7 @@ def webserver(dagster_home, tmp_path):
                 time.sleep(1)
         yield port
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_command(server)
 
 
 def test_the_ui_shows_one_graph_from_source_videos_to_webm(webserver):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +31,9 @@ def run_command(arguments: list[str], cwd: Path = REPO_ROOT, **extra_env: str) -
 def start_command(
     arguments: list[str], cwd: Path = REPO_ROOT, *, log: Path | None = None, **extra_env: str
 ) -> subprocess.Popen:
-    """Start in the background; its output goes to ``log``, or to a pipe the caller must drain
-    (``communicate``): an undrained pipe fills up and blocks the command."""
+    """Start in the background, in a process group of its own (``stop_command`` stops all of it); its output goes
+    to ``log``, or to a pipe the caller must drain (``communicate``): an undrained pipe fills up and blocks the
+    command."""
     output = log.open("w") if log else subprocess.PIPE
     return subprocess.Popen(
         command_line(arguments),
@@ -39,4 +42,17 @@ def start_command(
         stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
+
+
+def stop_command(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop a command from ``start_command`` and every process it started (code servers, run workers): asked to
+    stop, then killed, so that none outlives the test."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
