@@ -115,9 +115,9 @@ class Settings:
     ray_num_cpus: int | None
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_environment(cls) -> Settings:
         """Read every ``MASKASSETS_*`` variable, refusing a malformed one with its name."""
-        environ = os.environ if environ is None else environ
+        environ = os.environ
         values: dict[str, dict[str, Any]] = {}
         for key, fields in VARIABLES.items():
             model_fields = CONFIGURABLE[key].model_fields

@@ -46,7 +46,7 @@ def test_bad_settings_are_refused_when_the_definitions_load(monkeypatch, setting
 )
 def test_bad_overrides_are_refused_before_a_run(overrides, message):
     with pytest.raises(ValueError, match=message):
-        Settings.from_environment({}).run_config(overrides)
+        Settings.from_environment().run_config(overrides)
 
 
 def test_every_variable_sets_its_field(monkeypatch):
