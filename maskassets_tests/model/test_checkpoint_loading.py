@@ -50,8 +50,8 @@ def _write_whole_model(path: Path) -> None:
         (_write_text, r"not a loadable PyTorch checkpoint.*torch.save\(model.state_dict\(\), path\)"),
         (_write_code_pickle, r"not a loadable PyTorch checkpoint.*can run arbitrary code"),
         (_write_whole_model, r"not a loadable PyTorch checkpoint"),
-        (_write_two_class_model, r"trained for 2 classes but 4 are configured.*set the class names"),
-        (_write_other_architecture, r"does not fit fasterrcnn_resnet50_fpn.*set the architecture"),
+        (_write_two_class_model, r"trained for 2 classes but 4 are configured.*set `detector.class_names`"),
+        (_write_other_architecture, r"does not fit fasterrcnn_resnet50_fpn.*set `detector.architecture`"),
     ],
 )
 def test_bad_checkpoints_are_refused_with_the_fix(tmp_path: Path, write, message):
