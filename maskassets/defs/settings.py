@@ -4,6 +4,7 @@ CLI. Locations are bound with ``dg.EnvVar`` where their variable is set, so the 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -141,7 +142,7 @@ class Settings:
             )
         num_cpus = int(_parse(_RAY_NUM_CPUS, ray_cpus, int)) if ray_cpus else None
         settings = cls(values=values, ray_address=ray_address, ray_num_cpus=num_cpus)
-        settings.resolved()  # refuses out-of-range values now, before any work
+        settings.defaults  # noqa: B018 resolving it refuses out-of-range values now, before any work
         return settings
 
     def for_definitions(self) -> dict[str, Any]:
@@ -152,10 +153,17 @@ class Settings:
         resources["ray_cluster"] = self._ray_cluster()
         return resources
 
+    @functools.cached_property
+    def defaults(self) -> types.SimpleNamespace:
+        """The resources as a run without overrides gets them, resolved once."""
+        return self._resolve_all({})
+
     def resolved(self, overrides: Overrides | None = None) -> types.SimpleNamespace:
         """The resources as a run with ``overrides`` gets them (variables read), by key as attributes: for work
         outside a run and for the code versions the definitions show."""
-        overrides = overrides or {}
+        return self._resolve_all(overrides) if overrides else self.defaults
+
+    def _resolve_all(self, overrides: Overrides) -> types.SimpleNamespace:
         unknown = sorted(set(overrides) - set(CONFIGURABLE))
         if unknown:
             raise ValueError(f"No settings named {', '.join(unknown)}; the settings are {', '.join(CONFIGURABLE)}.")
