@@ -11,21 +11,23 @@ from maskassets.defs.settings import recorded_settings
 from maskassets.stages.model_checkpoint import detector_shape
 from maskassets.storage.versions import fingerprint
 
-#: Per stage, the resource its settings are fields of and the fingerprint of those that change its results.
-#: Stages missing here depend on no setting.
-_SETTINGS: dict[str, tuple[str, Callable[[Any], str]]] = {
+#: Per stage, the resources its settings are fields of, each with the fingerprint of those that change its
+#: results. Stages missing here depend on no setting.
+_SETTINGS: dict[str, tuple[tuple[str, Callable[[Any], str]], ...]] = {
     # Loading depends on the architecture and class count only; the other detector settings decide how it runs.
     "model_checkpoint": (
-        "detector",
-        lambda detector: fingerprint(detector.checkpoint_uri, detector_shape(detector.spec())),
+        ("detector", lambda detector: fingerprint(detector.checkpoint_uri, detector_shape(detector.spec()))),
     ),
-    "video_frames": ("videos", lambda videos: videos.frames_fingerprint()),
-    "frame_predictions": ("detector", lambda detector: detector.results_fingerprint()),
-    "face_tracks": ("tracker", lambda tracker: tracker.results_fingerprint()),
-    "annotated_frames": ("drawing", lambda drawing: drawing.results_fingerprint()),
-    "output_webm": ("encoder", lambda encoder: encoder.results_fingerprint()),
-    "mask_summary": ("drawing", lambda drawing: drawing.summary_fingerprint()),
-    "detections_export": ("detector", lambda detector: fingerprint(detector.class_names)),
+    "video_frames": (("videos", lambda videos: videos.frames_fingerprint()),),
+    "frame_predictions": (("detector", lambda detector: detector.results_fingerprint()),),
+    "face_tracks": (("tracker", lambda tracker: tracker.results_fingerprint()),),
+    "annotated_frames": (
+        ("drawing", lambda drawing: drawing.results_fingerprint()),
+        ("encoder", lambda encoder: encoder.results_fingerprint()),
+    ),
+    "output_webm": (("encoder", lambda encoder: encoder.sound_fingerprint()),),
+    "mask_summary": (("drawing", lambda drawing: drawing.summary_fingerprint()),),
+    "detections_export": (("detector", lambda detector: fingerprint(detector.class_names)),),
 }
 
 
@@ -34,16 +36,15 @@ def stage_settings(stage: str, resources: Any) -> str | None:
     definitions' resolved ones) hold them; None: it reads none."""
     if stage not in _SETTINGS:
         return None
-    key, results_fingerprint = _SETTINGS[stage]
-    return results_fingerprint(getattr(resources, key))
+    parts = [results_fingerprint(getattr(resources, key)) for key, results_fingerprint in _SETTINGS[stage]]
+    return parts[0] if len(parts) == 1 else fingerprint(*parts)
 
 
 def settings_record(stage: str, resources: Any) -> dict[str, dict[str, Any]] | None:
-    """The settings ``stage``'s artifact records it was made with: its resource's fields, by resource key."""
+    """The settings ``stage``'s artifact records it was made with: its resources' fields, by resource key."""
     if stage not in _SETTINGS:
         return None
-    key = _SETTINGS[stage][0]
-    return {key: recorded_settings(getattr(resources, key), key)}
+    return {key: recorded_settings(getattr(resources, key), key) for key, _ in _SETTINGS[stage]}
 
 
 def with_settings_versions(asset: dg.AssetsDefinition, resources: Any) -> dg.AssetsDefinition:

@@ -13,11 +13,11 @@ from pydantic import AfterValidator, Field, model_validator
 
 from maskassets.batch.cluster import require_reachable_from_every_node
 from maskassets.batch.runner import ActorPoolSettings
-from maskassets.batch.segment_encoding import EncoderSettings
+from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.detection.tracking import TrackerSettings
 from maskassets.media.frame_codec import FrameFormat, FrameFormatName
-from maskassets.media.video import OutputCodec
+from maskassets.media.video_writing import EncoderSettings, OutputCodec
 from maskassets.model.detector_spec import DEFAULT_ARCHITECTURE, DEFAULT_CLASS_NAMES, DetectorSpec, Precision
 from maskassets.stages.face_tracks import TRAIL_POINTS
 from maskassets.stages.video_frames import DecodeSettings
@@ -199,10 +199,9 @@ class DrawingResource(dg.ConfigurableResource):
     class_colors: dict[str, list[int]] = Field(
         default_factory=lambda: {name: list(rgb) for name, rgb in DEFAULT_CLASS_COLORS.items()}
     )
-    batch_size: int = Field(default=16, ge=1)
 
-    def annotator(self, class_names: list[str]) -> BoxAnnotator:
-        return BoxAnnotator(
+    def drawing(self, class_names: list[str]) -> Drawing:
+        annotator = BoxAnnotator(
             class_names=class_names,
             class_colors={name: (rgb[0], rgb[1], rgb[2]) for name, rgb in self.class_colors.items()},
             line_width=self.line_width,
@@ -210,9 +209,7 @@ class DrawingResource(dg.ConfigurableResource):
             show_labels=self.show_labels,
             trail_points=self.trail_frames,
         )
-
-    def pool(self) -> ActorPoolSettings:
-        return ActorPoolSettings(batch_size=self.batch_size, gpus_per_actor=0.0)
+        return Drawing(annotator=annotator, threshold=self.threshold)
 
     def results_fingerprint(self) -> str:
         return fingerprint(
@@ -295,7 +292,12 @@ class EncoderResource(dg.ConfigurableResource):
         )
 
     def results_fingerprint(self) -> str:
-        return fingerprint(asdict(self.settings()))
+        """What decides the encoded video: everything but its sound."""
+        return fingerprint({key: value for key, value in asdict(self.settings()).items() if key != "audio"})
+
+    def sound_fingerprint(self) -> str:
+        """What decides whether the published video carries the source's sound."""
+        return fingerprint(self.audio)
 
 
 _CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}

@@ -68,7 +68,6 @@ VARIABLES: dict[str, dict[str, str]] = {
         "show_labels": "SHOW_LABELS",
         "trail_frames": "TRAIL_FRAMES",
         "class_colors": "CLASS_COLORS",
-        "batch_size": "DRAW_BATCH_SIZE",
     },
     "tracker": {
         "threshold": "TRACK_THRESHOLD",

@@ -1,4 +1,4 @@
-"""Video I/O with PyAV: probe a file, stream its frames, and encode frames into a WebM or an MP4."""
+"""Reading videos with PyAV: probe a file, plan its keyframe segments and stream its frames."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -16,34 +15,6 @@ from upath import UPath
 
 from maskassets.media.frame_timing import fill_missing_times
 from maskassets.storage.errors import explain_storage_errors
-
-OutputCodec = Literal["vp8", "vp9", "h264"]
-
-
-@dataclass(frozen=True)
-class OutputFormat:
-    """How one output codec is encoded and served."""
-
-    encoder: str
-    container: str
-    extension: str
-    mime_type: str
-    encoder_options: dict[str, str]
-    container_options: dict[str, str]
-
-
-_LIBVPX_OPTIONS = {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
-OUTPUT_FORMATS: dict[str, OutputFormat] = {
-    "vp8": OutputFormat("libvpx", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
-    "vp9": OutputFormat("libvpx-vp9", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
-    # "faststart" moves the index (moov atom) before the media, so a browser starts playing before the
-    # whole file has arrived; the main profile plays in every browser and phone.
-    "h264": OutputFormat(
-        "libx264", "mp4", "mp4", "video/mp4", {"preset": "medium", "profile": "main"}, {"movflags": "+faststart"}
-    ),
-}
-#: Timestamps in milliseconds: WebM's own unit, and fine-grained enough for MP4.
-_OUTPUT_TIME_BASE = Fraction(1, 1000)
 
 
 @dataclass(frozen=True)
@@ -402,60 +373,3 @@ def open_video_container(path: UPath) -> Iterator[av.container.InputContainer]:
                 "it from the videos folder."
             )
         yield container
-
-
-class VideoWriter:
-    """Encodes RGB frames with their timestamps into a WebM (VP8/VP9) or an MP4 (H.264); use it as a
-    context manager."""
-
-    def __init__(
-        self,
-        target: str,
-        *,
-        width: int,
-        height: int,
-        rate: Fraction,
-        codec: OutputCodec = "vp8",
-        crf: int = 10,
-        bitrate: int = 4_000_000,
-    ) -> None:
-        output = OUTPUT_FORMATS[codec]
-        self._container = av.open(target, mode="w", format=output.container, options=output.container_options)
-        self._stream = self._container.add_stream(output.encoder, rate=rate)
-        # 4:2:0 chroma needs even sides in H.264; VP8/VP9 take odd ones as they are.
-        self._even_sides = codec == "h264"
-        self._stream.width = width + width % 2 if self._even_sides else width
-        self._stream.height = height + height % 2 if self._even_sides else height
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.bit_rate = bitrate
-        self._stream.codec_context.time_base = _OUTPUT_TIME_BASE
-        self._stream.options = {"crf": str(crf), **output.encoder_options}
-        self.frames_written = 0
-        self._last_pts = -1
-
-    def write(self, rgb: np.ndarray, pts_seconds: float) -> None:
-        if self._even_sides and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
-            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        # Two source timestamps may round to one millisecond; the containers need them strictly increasing.
-        pts = max(round(pts_seconds / _OUTPUT_TIME_BASE), self._last_pts + 1)
-        frame.pts = pts
-        frame.time_base = _OUTPUT_TIME_BASE
-        self._last_pts = pts
-        self._container.mux(self._stream.encode(frame))
-        self.frames_written += 1
-
-    def close(self) -> None:
-        self._container.mux(self._stream.encode(None))
-        self._container.close()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._container.close()

@@ -1,22 +1,21 @@
-"""Draw the tracked detections on the stored frames with Ray Data, joined by frame_index."""
+"""Draw the tracked detections on the stored frames and encode them into the annotated video's segments: Ray
+tasks each take a run of frames, read those frames and their tracks, and draw and encode them into a segment
+that starts on a keyframe, which output_webm joins to the others without re-encoding."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
-from maskassets.batch.datasource import FrameTableDatasource, TableRef
-from maskassets.batch.drawing_actor import FrameAnnotatorBatch
 from maskassets.batch.progress import ProgressLog
-from maskassets.batch.runner import ActorPoolSettings, ShardTarget, map_frame_table
-from maskassets.detection.box_drawing import BoxAnnotator
-from maskassets.media.frame_codec import FrameFormat
-from maskassets.storage import schema
+from maskassets.batch.ray_results import gather
+from maskassets.batch.segment_annotation import Drawing, Picture, annotate_segment, segment_ranges
+from maskassets.media.video_writing import OUTPUT_FORMATS, EncoderSettings
 from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
-from maskassets.storage.schema import FRAMES_TABLE, TRACKS_TABLE
-from maskassets.storage.sharded_tables import ShardLayout, check_contiguous
+from maskassets.storage.schema import ANNOTATED_SEGMENTS_FOLDER, POSTER_FILE
 
 STAGE = "annotated_frames"
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 
 
 def annotate_frames(
@@ -24,51 +23,46 @@ def annotate_frames(
     *,
     frames: Manifest,
     tracks: Manifest,
-    annotator: BoxAnnotator,
-    threshold: float,
-    frame_format: FrameFormat,
-    pool: ActorPoolSettings,
-    layout: ShardLayout,
+    drawing: Drawing,
+    encoder: EncoderSettings,
     staged: StagedArtifact,
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    progress = ProgressLog(task=STAGE, total=frames.metadata["frame_count"], log=log)
-    mapped = map_frame_table(
-        store=store,
-        source=FrameTableDatasource(
+    """Encode ``frames`` with ``tracks`` drawn at the source's size and frame rate, which its manifest records;
+    the middle frame is kept as the poster people see before they press play."""
+    meta = frames.metadata
+    frame_count, rate = meta["frame_count"], Fraction(meta["frame_rate"])
+    picture = Picture(width=meta["width"], height=meta["height"], rate=rate)
+    extension = OUTPUT_FORMATS[encoder.codec].extension
+    progress = ProgressLog(task=STAGE, total=frame_count, log=log)
+    tasks = [
+        annotate_segment.remote(
             store,
-            TableRef(frames, FRAMES_TABLE, tuple(schema.VIDEO_FRAMES_SCHEMA.names)),
-            joined=TableRef(
-                tracks, TRACKS_TABLE, (schema.BOXES, schema.LABELS, schema.SCORES, schema.TRACK_IDS, schema.TRAILS)
-            ),
-        ),
-        target=ShardTarget(
-            store=store,
-            directory=staged.directory,
-            table=schema.ANNOTATED_TABLE,
-            table_schema=schema.ANNOTATED_FRAMES_SCHEMA,
-            layout=layout,
-            rows_per_shard=rows_per_shard(frames, layout),
-        ),
-        batch_class=FrameAnnotatorBatch,
-        constructor_kwargs={"annotator": annotator, "threshold": threshold, "frame_format": frame_format},
-        pool=pool,
-        progress=progress,
-    )
-    staged.add_table(schema.ANNOTATED_TABLE, [shard.as_dict() for shard in mapped.shards])
+            frames,
+            tracks,
+            frame_range,
+            staged.directory,
+            f"{ANNOTATED_SEGMENTS_FOLDER}/{number:06d}.{extension}",
+            drawing=drawing,
+            encoder=encoder,
+            picture=picture,
+            poster_index=frame_count // 2,
+        )
+        for number, frame_range in enumerate(segment_ranges(frame_count, encoder.segment_frames))
+    ]
+    segments = gather(tasks, on_result=lambda segment: progress.advance(segment.frames))
+    staged.add_segments([segment.record() for segment in segments])
+    staged.path(POSTER_FILE).write_bytes(next(segment.poster_jpeg for segment in segments if segment.poster_jpeg))
     summary = {
-        "frame_count": check_contiguous(mapped.shards, table=schema.ANNOTATED_TABLE),
-        "threshold": threshold,
-        "stored_bytes": sum(shard.bytes for shard in mapped.shards),
-        "ray_nodes": sorted(mapped.nodes),
-        # The encoder needs the source's geometry and rate; carrying them here keeps it reading one stage.
-        **{key: frames.metadata[key] for key in ("fps", "frame_rate", "width", "height")},
+        "frame_count": sum(segment.frames for segment in segments),
+        "threshold": drawing.threshold,
+        "codec": encoder.codec,
+        "segments": len(segments),
+        "stored_bytes": sum(segment.bytes for segment in segments),
+        "ray_nodes": sorted({segment.node_id for segment in segments}),
+        "duration_seconds": round(max(segment.last_pts_seconds for segment in segments) + 1 / float(rate), 3),
+        # The published video needs the source's geometry and rate; carrying them here keeps it reading one stage.
+        **{key: meta[key] for key in ("fps", "frame_rate", "width", "height")},
     }
     staged.metadata.update(summary)
     return summary
-
-
-def rows_per_shard(frames: Manifest, layout: ShardLayout) -> int:
-    """Frames per written shard: about half the shard bound, at the stored frames' mean size."""
-    mean_frame_bytes = max(1, frames.metadata["stored_bytes"] // max(1, frames.metadata["frame_count"]))
-    return max(1, layout.max_shard_bytes // 2 // mean_frame_bytes)

@@ -68,6 +68,31 @@ def frames_match(indices: np.ndarray, source_indices: np.ndarray, *, source_stag
     return CheckOutcome(True, f"the {len(indices)} frames of {source_stage}, in order", {"frames": len(indices)})
 
 
+def segments_cover(segments: Sequence[dict], frame_count: int, *, source_stage: str) -> CheckOutcome:
+    """Encoded segments, as the manifest lists them, that follow on from each other and hold every frame of
+    ``source_stage`` once, in order."""
+    covered = 0
+    for position, segment in enumerate(segments):
+        if segment["first_frame"] != covered:
+            return CheckOutcome(
+                False,
+                f"segment {position} starts at frame {segment['first_frame']}, not {covered}",
+                {"segments": len(segments)},
+            )
+        covered += segment["frames"]
+    if covered != frame_count:
+        return CheckOutcome(
+            False,
+            f"{covered} frames here, {frame_count} in {source_stage}",
+            {"frames": covered, f"{source_stage}_frames": frame_count},
+        )
+    return CheckOutcome(
+        True,
+        f"the {frame_count} frames of {source_stage}, in order, in {len(segments)} segments",
+        {"frames": frame_count, "segments": len(segments)},
+    )
+
+
 def detections_are_valid(
     store: ArtifactStore, predictions: Manifest, table: str, *, width: int, height: int, class_names: Sequence[str]
 ) -> CheckOutcome:

@@ -51,6 +51,8 @@ class Manifest:
     replaced: str | None = None
     #: Frame tables stored as shards: per table, its shards' records (sharded_tables.Shard) in frame order.
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Encoded video segments in frame order, each a record of its file, first_frame, frames and bytes.
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -71,6 +73,7 @@ class StagedArtifact:
     files: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    segments: list[dict[str, Any]] = field(default_factory=list)
 
     def path(self, name: str) -> UPath:
         if name not in self.files:
@@ -87,6 +90,7 @@ class StagedArtifact:
             files=list(self.files),
             metadata=dict(self.metadata),
             tables=dict(self.tables),
+            segments=list(self.segments),
         )
 
     def add_table(self, table: str, shards: list[dict[str, Any]]) -> None:
@@ -94,6 +98,11 @@ class StagedArtifact:
         ordered = sorted(shards, key=lambda shard: shard["first_frame"])
         self.tables[table] = ordered
         self.files.extend(shard["file"] for shard in ordered if shard["file"] not in self.files)
+
+    def add_segments(self, segments: list[dict[str, Any]]) -> None:
+        """Register the video segments workers wrote into this folder, in frame order."""
+        self.segments = sorted(segments, key=lambda segment: segment["first_frame"])
+        self.files.extend(segment["file"] for segment in self.segments if segment["file"] not in self.files)
 
 
 class ArtifactStore:
@@ -152,11 +161,11 @@ class ArtifactStore:
         return set(manifest.files) <= set(self._listing(manifest))
 
     def is_intact(self, manifest: Manifest) -> bool:
-        """Whether every file is there and every table shard has the size it was committed with: what lets a
-        reused artifact report the checks it passed when it was built instead of reading its tables again."""
+        """Whether every file is there and every table shard and video segment has the size it was committed with:
+        what lets a reused artifact report the checks it passed when it was built instead of reading it again."""
         listing = self._listing(manifest)
-        shards = [shard for records in manifest.tables.values() for shard in records]
-        return set(manifest.files) <= set(listing) and all(listing[shard["file"]] == shard["bytes"] for shard in shards)
+        sized = [*(shard for records in manifest.tables.values() for shard in records), *manifest.segments]
+        return set(manifest.files) <= set(listing) and all(listing[part["file"]] == part["bytes"] for part in sized)
 
     def _listing(self, manifest: Manifest) -> dict[str, int]:
         folder = self._folder(manifest)
@@ -196,6 +205,7 @@ class ArtifactStore:
                     files=list(staged.files),
                     metadata=staged.metadata,
                     tables=staged.tables,
+                    segments=staged.segments,
                     created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                     replaced=previous.directory if previous else None,
                 )

@@ -4,11 +4,12 @@ shared by writers, readers and tests."""
 import pyarrow as pa
 
 #: The frame tables, each stored as parquet shards (sharded_tables): the decoded frames, the detections per
-#: frame, and the frames with the detections drawn.
+#: frame, and the tracked detections per frame.
 FRAMES_TABLE = "frames"
 PREDICTIONS_TABLE = "predictions"
 TRACKS_TABLE = "tracks"
-ANNOTATED_TABLE = "annotated"
+#: annotated_frames' folder of encoded video segments (listed in its manifest's ``segments``).
+ANNOTATED_SEGMENTS_FOLDER = "segments"
 
 #: Files an artifact holds beside its frame tables, read by the stages after it.
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -17,6 +18,8 @@ TRACK_SPANS_FILE = "track_spans.parquet"
 MASK_SUMMARY_FILE = "summary.parquet"
 MASK_TIMELINE_FILE = "timeline.parquet"
 VIDEOS_SUMMARY_FILE = "videos_mask_summary.parquet"
+#: The annotated video's middle frame (JPEG), shown before it plays.
+POSTER_FILE = "poster.jpg"
 
 #: video_frames' manifest entry: the time of the source's first frame, which its sound is aligned to.
 SOURCE_START_SECONDS = "source_start_seconds"
@@ -44,9 +47,6 @@ VIDEO_FRAMES_SCHEMA = pa.schema(
         pa.field(IMAGE, pa.binary(), nullable=False),
     ]
 )
-
-#: Annotated frames keep the layout of the frames they were drawn on.
-ANNOTATED_FRAMES_SCHEMA = VIDEO_FRAMES_SCHEMA
 
 #: One row per frame (frames without detections hold empty lists); boxes are x1, y1, x2, y2 in the
 #: pixels of the original frame, ``class_names[i]`` spells out ``labels[i]``.

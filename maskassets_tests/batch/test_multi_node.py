@@ -24,7 +24,7 @@ from maskassets_tests.support.media import OPEN_GOP_H264, ffmpeg_test_pattern
 from maskassets_tests.support.s3_server import FAKE_CREDENTIALS, admin_client
 
 pytestmark = pytest.mark.slow
-PARALLEL_STAGES = ("video_frames", "frame_predictions", "annotated_frames", "output_webm")
+PARALLEL_STAGES = ("video_frames", "frame_predictions", "annotated_frames")
 
 
 def _ray(*arguments: str) -> None:

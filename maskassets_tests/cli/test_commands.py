@@ -11,9 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from maskassets.batch.segment_encoding import output_file_name
 from maskassets.defs.jobs import STAGES
 from maskassets.defs.partitions import video_partitions
+from maskassets.media.video_writing import output_file_name
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.commands import REPO_ROOT, command_line, run_command
 from maskassets_tests.support.media import make_clip
@@ -71,8 +71,9 @@ def _assert_each_stage_was_printed_as_it_went(completed: subprocess.CompletedPro
     for position, (video, stage, _, _) in progress:
         assert position < lines.index(f"{video}: {stage} built"), "progress comes before the outcome"
     finals = {groups for _, groups in progress}
-    for stage in ("video_frames", "frame_predictions", "annotated_frames", "output_webm"):
+    for stage in ("video_frames", "frame_predictions", "annotated_frames"):
         assert ("first.mp4", stage, "5", "5") in finals and ("second.mp4", stage, "3", "3") in finals
+    assert "first.mp4: output_webm: joining 5 frames in 1 segment(s)" in lines
     assert "all videos: videos_mask_summary built" in lines
 
     assert "STEP_START" not in completed.stdout + completed.stderr, "Dagster's event stream is not printed"
@@ -121,7 +122,7 @@ def test_maskassets_update_refuses_a_bad_setting_before_any_work(tmp_path, pipel
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, pipeline_env, dagster_home):
+def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_annotated_video(tmp_path, pipeline_env, dagster_home):
     make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=4)
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(video_partitions.name, ["clip.mp4"])
@@ -135,29 +136,32 @@ def test_dagster_cli_builds_a_whole_chain_then_rebuilds_only_the_webm(tmp_path, 
     before = {stage: store.require_manifest(stage, "clip.mp4") for stage in chain}
     assert before["output_webm"].metadata["codec"] == "vp8"
 
+    encoding = "annotated_frames,output_webm"
     run_command(
-        ["dagster", "asset", "materialize", *module, "--select", "output_webm", "--partition", "clip.mp4"],
+        ["dagster", "asset", "materialize", *module, "--select", encoding, "--partition", "clip.mp4"],
         REPO_ROOT,
         MASKASSETS_CODEC="vp9",
     )
     after = {stage: store.require_manifest(stage, "clip.mp4") for stage in chain}
-    assert after["output_webm"].metadata["codec"] == "vp9"
-    assert after["output_webm"].directory != before["output_webm"].directory
-    for stage in chain[:-1]:
+    assert after["output_webm"].metadata["codec"] == after["annotated_frames"].metadata["codec"] == "vp9"
+    for stage in ("annotated_frames", "output_webm"):
+        assert after[stage].directory != before[stage].directory
+    for stage in chain[:-2]:
         assert after[stage] == before[stage]
 
     # One run's own setting, from its config; the variables' other values hold (MASKASSETS_CODEC is unset again).
     override = {"resources": {"encoder": {"config": {"crf": 20}}}}
     run_command(
         [
-            "dagster", "asset", "materialize", *module, "--select", "output_webm", "--partition", "clip.mp4",
+            "dagster", "asset", "materialize", *module, "--select", encoding, "--partition", "clip.mp4",
             "--config-json", json.dumps(override),
         ],
         REPO_ROOT,
     )  # fmt: skip
-    overridden = store.require_manifest("output_webm", "clip.mp4")
-    assert overridden.directory != after["output_webm"].directory
+    overridden = store.require_manifest("annotated_frames", "clip.mp4")
+    assert overridden.directory != after["annotated_frames"].directory
     assert (overridden.metadata["codec"], overridden.metadata["settings"]["encoder"]["crf"]) == ("vp8", 20)
+    assert store.require_manifest("output_webm", "clip.mp4").metadata["codec"] == "vp8"
 
 
 def test_a_cli_backfill_of_many_videos_is_queued_under_the_run_bound(tmp_path, pipeline_env, monkeypatch):

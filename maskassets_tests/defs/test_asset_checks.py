@@ -15,7 +15,7 @@ import pytest
 
 from maskassets.definitions import build_definitions
 from maskassets.detection.detections import Detections, predictions_table
-from maskassets.media.video import VideoWriter
+from maskassets.media.video_writing import VideoWriter
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.storage import schema
 from maskassets.storage.artifact_checks import detections_are_valid, output_plays_like_source

@@ -15,14 +15,15 @@ import dagster as dg
 import pytest
 import skvideo
 
-from maskassets.batch.segment_encoding import output_file_name
 from maskassets.defs.partitions import video_partitions
+from maskassets.media.video_writing import output_file_name
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
-from maskassets.storage.schema import ANNOTATED_TABLE, FRAMES_TABLE, PREDICTIONS_TABLE
+from maskassets.storage.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.storage.sharded_tables import read_table
 from maskassets_tests.support.commands import REPO_ROOT, command_line, start_command
 from maskassets_tests.support.media import copy_carphone, decode_rgb_frames, make_clip
+from maskassets_tests.support.pipeline_run import annotated_segments
 
 pytestmark = pytest.mark.slow
 KEY = "bunny.mp4"
@@ -90,11 +91,12 @@ def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(
 
 
 def _assert_every_frame_once(store: ArtifactStore, key: str, frames: int) -> None:
-    for stage, table_name in (("frame_predictions", PREDICTIONS_TABLE), ("annotated_frames", ANNOTATED_TABLE)):
-        manifest = store.require_manifest(stage, key)
-        assert store.is_complete(manifest)
-        table = read_table(store, manifest, table_name)
-        assert table[schema.FRAME_INDEX].to_pylist() == list(range(frames)), stage
+    predictions = store.require_manifest("frame_predictions", key)
+    assert store.is_complete(predictions)
+    table = read_table(store, predictions, PREDICTIONS_TABLE)
+    assert table[schema.FRAME_INDEX].to_pylist() == list(range(frames))
+    assert store.is_intact(store.require_manifest("annotated_frames", key))
+    assert [len(segment) for segment in annotated_segments(store, key)] == [frames]
     webm = store.require_manifest("output_webm", key)
     assert len(decode_rgb_frames(Path(store.artifact_path(webm, output_file_name("vp8")).path))) == frames
 

@@ -146,11 +146,12 @@ def test_every_check_of_both_videos_passed(published_videos):
 
 
 def test_long_steps_log_frames_done_rate_and_time_left(published_videos):
-    for stage in ("video_frames", "frame_predictions", "annotated_frames", "output_webm"):
+    for stage in ("video_frames", "frame_predictions", "annotated_frames"):
         assert re.search(rf"{stage}: 12/12 frames \(100%\), [\d.]+ frames/s, ETA 0 s", published_videos.output), (
             f"no final progress line for {stage}"
         )
     assert re.search(r"frame_predictions: \d+/12 frames \(\d+%\), [\d.]+ frames/s, ETA \d+", published_videos.output)
+    assert re.search(r"output_webm: joining 12 frames in \d+ segment\(s\)", published_videos.output)
 
 
 def test_maskassets_summary_prints_the_table_across_videos(published_videos, tmp_path):

@@ -181,12 +181,13 @@ def test_a_tracker_change_reruns_the_tracks_and_what_reads_them_not_inference(bu
     _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, k) for s in rebuilt for k in ("a.mp4", "b.mp4")})
 
 
-def test_an_encoder_change_reruns_only_encoding(built, pipeline_env, monkeypatch):
+def test_an_encoder_change_reruns_only_drawing_and_publishing(built, pipeline_env, monkeypatch):
     before = _folders(pipeline_env)
     monkeypatch.setenv("MASKASSETS_CODEC", "vp9")
     report = update_all(built)
-    assert report.outcomes == {"a.mp4": _expect({"output_webm"}), "b.mp4": _expect({"output_webm"})}
-    _assert_rebuilt_exactly(before, _folders(pipeline_env), {("output_webm", "a.mp4"), ("output_webm", "b.mp4")})
+    encoding = {"annotated_frames", "output_webm"}
+    assert report.outcomes == {"a.mp4": _expect(encoding), "b.mp4": _expect(encoding)}
+    _assert_rebuilt_exactly(before, _folders(pipeline_env), {(s, k) for s in encoding for k in ("a.mp4", "b.mp4")})
 
 
 def test_batch_and_pool_sizes_change_no_result(built, pipeline_env, monkeypatch):

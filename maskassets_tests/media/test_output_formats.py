@@ -1,5 +1,5 @@
-"""MP4 (H.264, index first) for players that want it, WebM by default; switching between them
-re-encodes only the output."""
+"""MP4 (H.264, index first) for players that want it, WebM by default; switching between them draws and encodes
+the annotated frames again, and publishing alone refuses segments of the other codec."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import av
 import dagster as dg
 import pytest
 
+from maskassets.definitions import build_definitions
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.media import ffprobe, make_clip
 from maskassets_tests.support.pipeline_run import register_and_run, reused_by_stage
@@ -54,15 +55,31 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
         assert plays.passed, plays.description
 
         monkeypatch.setenv("MASKASSETS_CODEC", "vp8")
+        alone = (
+            build_definitions()
+            .resolve_job_def("video_pipeline")
+            .execute_in_process(
+                partition_key="odd.mp4",
+                instance=instance,
+                asset_selection=[dg.AssetKey("output_webm")],
+                raise_on_error=False,
+            )
+        )
         (webm_run,) = register_and_run(instance, ["odd.mp4"]).values()
 
+    # The segments are H.264: the published video cannot become a WebM without drawing them again.
+    assert not alone.success
+    (failure,) = [event for event in alone.all_events if event.is_step_failure]
+    assert "are encoded as h264, but `encoder.codec` (MASKASSETS_CODEC) is vp8: materialize annotated_frames" in (
+        failure.step_failure_data.error.to_string()
+    )
     assert reused_by_stage(webm_run) == {
         "model_checkpoint": True,
         "video_frames": True,
         "source_audio": True,
         "frame_predictions": True,
         "face_tracks": True,
-        "annotated_frames": True,
+        "annotated_frames": False,
         "output_webm": False,
         "mask_summary": True,
         "detections_export": True,
@@ -87,7 +104,13 @@ def test_segments_encoded_in_parallel_join_into_one_video_with_the_source_timest
 
     output = store.require_manifest("output_webm", "vfr.mp4")
     assert (output.metadata["segments"], output.metadata["decoded_frames"]) == (4, 14)
-    assert not any(name.startswith("_segments") for name in output.files)
+    annotated = store.require_manifest("annotated_frames", "vfr.mp4")
+    assert [(segment["first_frame"], segment["frames"]) for segment in annotated.segments] == [
+        (0, 4),
+        (4, 4),
+        (8, 4),
+        (12, 2),
+    ]
     webm = Path(store.artifact_path(output, "annotated.webm").path)
     with av.open(str(webm)) as container:
         frames = list(container.decode(video=0))

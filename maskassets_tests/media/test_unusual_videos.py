@@ -10,10 +10,10 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from maskassets.batch.segment_encoding import output_file_name
 from maskassets.cli.update import update_all
 from maskassets.defs.jobs import STAGES
 from maskassets.media.frame_codec import decode_frame
+from maskassets.media.video_writing import output_file_name
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.schema import FRAMES_TABLE
 from maskassets.storage.sharded_tables import read_table

@@ -15,12 +15,12 @@ import ray
 from dagster_shared.serdes import serialize_value
 from upath import UPath
 
-from maskassets.batch.segment_encoding import output_file_name
 from maskassets.cli.update import update_all
 from maskassets.definitions import build_definitions
 from maskassets.defs.jobs import STAGES
 from maskassets.media.frame_codec import FrameFormat, decode_frame
 from maskassets.media.video import iter_frames
+from maskassets.media.video_writing import output_file_name
 from maskassets.stages.model_checkpoint import download_checkpoint
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
 from maskassets.storage import schema

@@ -19,7 +19,7 @@ FRAMES = 30
 TABLES = {
     "video_frames": schema.FRAMES_TABLE,
     "frame_predictions": schema.PREDICTIONS_TABLE,
-    "annotated_frames": schema.ANNOTATED_TABLE,
+    "face_tracks": schema.TRACKS_TABLE,
 }
 
 
@@ -46,5 +46,6 @@ def test_a_tiny_shard_bound_splits_every_frame_table_and_each_reader_sees_every_
         assert sizes == [shard["bytes"] for shard in shards]
         rows = read_table(store, manifest, table, columns=[schema.FRAME_INDEX])
         assert rows[schema.FRAME_INDEX].to_pylist() == list(range(FRAMES)), stage
+    assert store.require_manifest("annotated_frames", "clip.mp4").metadata["frame_count"] == FRAMES
     assert store.require_manifest("mask_summary", "clip.mp4").metadata["frame_count"] == FRAMES
     assert store.require_manifest("output_webm", "clip.mp4").metadata["decoded_frames"] == FRAMES

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
+import numpy as np
 import pyarrow as pa
 
 from maskassets.definitions import build_definitions
@@ -14,6 +17,7 @@ from maskassets.defs.settings import Settings
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.parquet_io import read_parquet_table
 from maskassets.storage.sharded_tables import read_table
+from maskassets_tests.support.media import decode_rgb_frames
 
 
 def register_and_run(instance: dg.DagsterInstance, partition_keys: list[str]) -> dict[str, dg.ExecuteInProcessResult]:
@@ -34,6 +38,14 @@ def reused_by_stage(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
 def stored_table(store: ArtifactStore, stage: str, partition: str, table: str) -> pa.Table:
     """A whole frame table (all its shards, in frame order)."""
     return read_table(store, store.require_manifest(stage, partition), table)
+
+
+def annotated_segments(store: ArtifactStore, partition: str) -> list[list[np.ndarray]]:
+    """The decoded frames of each of annotated_frames' segments (a local store's), in order."""
+    manifest = store.require_manifest("annotated_frames", partition)
+    return [
+        decode_rgb_frames(Path(store.artifact_path(manifest, segment["file"]).path)) for segment in manifest.segments
+    ]
 
 
 def stored_parquet(store: ArtifactStore, stage: str, partition: str | None, file_name: str) -> pa.Table:

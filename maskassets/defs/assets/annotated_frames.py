@@ -8,25 +8,26 @@ from maskassets.defs.resources import (
     ArtifactStoreResource,
     DetectorResource,
     DrawingResource,
+    EncoderResource,
     RayClusterResource,
-    VideoFolderResource,
 )
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import annotated_frames as stage
 from maskassets.stages import video_frames as frames_stage
-from maskassets.storage.artifact_checks import CheckOutcome, frame_indices, frames_match
+from maskassets.storage.artifact_checks import CheckOutcome, segments_cover
 from maskassets.storage.artifact_store import Manifest
-from maskassets.storage.schema import ANNOTATED_TABLE, FRAMES_TABLE
 
 
 @video_stage_asset(
     stage,
     deps=[video_frames, face_tracks],
-    kinds={"ray", "opencv", "parquet"},
+    kinds={"ray", "opencv", "pyav"},
     checks=(MATCHES_VIDEO_FRAMES,),
     description=(
         "The frames with every detection above the threshold drawn: box outline and a 'class #track score' label "
-        "on a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow)."
+        "on a filled background (with_mask green, without_mask red, mask_weared_incorrect yellow). Parallel Ray "
+        "tasks draw runs of frames and encode each into a segment of the output codec that starts on a keyframe; "
+        "output_webm joins them."
     ),
 )
 def annotated_frames(
@@ -34,8 +35,8 @@ def annotated_frames(
     artifacts: ArtifactStoreResource,
     detector: DetectorResource,
     drawing: DrawingResource,
+    encoder: EncoderResource,
     ray_cluster: RayClusterResource,
-    videos: VideoFolderResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     frames, tracks = read_inputs(context, store, video_frames, face_tracks)
@@ -46,21 +47,14 @@ def annotated_frames(
             store,
             frames=frames,
             tracks=tracks,
-            annotator=drawing.annotator(detector.class_names),
-            threshold=drawing.threshold,
-            frame_format=videos.image_format(),
-            pool=drawing.pool(),
-            layout=artifacts.layout(),
+            drawing=drawing.drawing(detector.class_names),
+            encoder=encoder.settings(),
             staged=staged,
             log=context.log.info,
         )
 
     def check(manifest: Manifest) -> dict[str, CheckOutcome]:
-        matches = frames_match(
-            frame_indices(store, manifest, ANNOTATED_TABLE),
-            frame_indices(store, frames, FRAMES_TABLE),
-            source_stage=frames_stage.STAGE,
-        )
+        matches = segments_cover(manifest.segments, frames.metadata["frame_count"], source_stage=frames_stage.STAGE)
         return {MATCHES_VIDEO_FRAMES: matches}
 
     return materialize_derived(

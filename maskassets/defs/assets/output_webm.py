@@ -11,7 +11,7 @@ from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import output_webm as stage
 from maskassets.storage.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.storage.artifact_store import Manifest
-from maskassets.storage.schema import AUDIO_FILE, FRAMES_TABLE, PTS_SECONDS
+from maskassets.storage.schema import AUDIO_FILE, FRAMES_TABLE, POSTER_FILE, PTS_SECONDS
 from maskassets.storage.sharded_tables import read_table
 
 
@@ -24,9 +24,8 @@ from maskassets.storage.sharded_tables import read_table
     description=(
         "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
         "an MP4 with its index first (faststart); at the source's frame rate and timestamps, with its sound (Opus "
-        "in WebM, AAC in MP4; copied where the container takes the source's codec). Segments of frames "
-        "are encoded by parallel Ray tasks and joined without re-encoding. Its metadata shows the middle frame as "
-        "a poster."
+        "in WebM, AAC in MP4; copied where the container takes the source's codec): annotated_frames' segments "
+        "joined without re-encoding. Its metadata shows the middle frame as a poster."
     ),
 )
 def output_webm(
@@ -38,16 +37,16 @@ def output_webm(
     store = artifacts.store()
     annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
-    audio = store.artifact_path(sound, AUDIO_FILE) if settings.audio and sound.metadata["has_audio"] else None
+    stage.require_codec(annotated, settings.codec)
+    keep_audio = settings.audio and sound.metadata["has_audio"]
+    audio = store.artifact_path(sound, AUDIO_FILE) if keep_audio else None
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)
-        stage.encode_video(
-            store, annotated=annotated, encoder=settings, staged=staged, audio=audio, log=context.log.info
-        )
+        stage.publish_video(store, annotated=annotated, staged=staged, audio=audio, log=context.log.info)
 
     def describe(manifest: Manifest) -> dict:
-        return output_metadata(manifest) | stored_image(store, manifest, stage.POSTER_FILE, alt="poster")
+        return output_metadata(manifest) | stored_image(store, manifest, POSTER_FILE, alt="poster")
 
     def check(manifest: Manifest) -> dict[str, CheckOutcome]:
         source_pts = read_table(store, frames, FRAMES_TABLE, columns=[PTS_SECONDS]).column(PTS_SECONDS)

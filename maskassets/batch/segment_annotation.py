@@ -1,0 +1,148 @@
+"""The Ray task that makes one segment of the annotated video: it reads its frames and those frames' tracks from
+the stored tables, draws the detections above the threshold and encodes the frames into a file that starts on a
+keyframe, so output_webm joins it to the others without re-encoding."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import ray
+from upath import UPath
+
+from maskassets.detection.box_drawing import BoxAnnotator
+from maskassets.detection.detections import Detections
+from maskassets.media.frame_codec import decode_frame
+from maskassets.media.previews import encode_jpeg
+from maskassets.media.video_writing import EncoderSettings, VideoWriter
+from maskassets.storage import schema
+from maskassets.storage.artifact_store import ArtifactStore, Manifest
+from maskassets.storage.sharded_tables import iter_table_batches
+
+_TRACK_COLUMNS = [schema.FRAME_INDEX, schema.BOXES, schema.LABELS, schema.SCORES, schema.TRACK_IDS, schema.TRAILS]
+
+
+@dataclass(frozen=True)
+class FrameRange:
+    first_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True)
+class Drawing:
+    annotator: BoxAnnotator
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The size and frame rate every segment of one video is encoded at."""
+
+    width: int
+    height: int
+    rate: Fraction
+
+
+@dataclass(frozen=True)
+class AnnotatedSegment:
+    """One encoded segment, where it sits in the artifact's folder, and what was seen making it."""
+
+    file: str
+    first_frame: int
+    frames: int
+    bytes: int
+    last_pts_seconds: float
+    node_id: str
+    #: The poster frame (JPEG), when this segment holds it.
+    poster_jpeg: bytes | None
+
+    def record(self) -> dict:
+        """What the manifest lists of it."""
+        return {"file": self.file, "first_frame": self.first_frame, "frames": self.frames, "bytes": self.bytes}
+
+
+def segment_ranges(frame_count: int, segment_frames: int | None) -> list[FrameRange]:
+    """Consecutive ranges of at most ``segment_frames`` frames (one range when None)."""
+    size = segment_frames or max(frame_count, 1)
+    return [FrameRange(first, min(first + size, frame_count)) for first in range(0, frame_count, size)]
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def annotate_segment(
+    store: ArtifactStore,
+    frames: Manifest,
+    tracks: Manifest,
+    frame_range: FrameRange,
+    directory: UPath,
+    file: str,
+    *,
+    drawing: Drawing,
+    encoder: EncoderSettings,
+    picture: Picture,
+    poster_index: int,
+) -> AnnotatedSegment:
+    """Draw and encode frames ``first_frame``..``end_frame - 1`` into ``directory / file``."""
+    poster, last_pts = None, 0.0
+    target = directory / file
+    # The muxers seek back to write their index, which S3 objects cannot do: encode locally, then upload.
+    with tempfile.TemporaryDirectory(prefix="maskassets-segment-") as scratch:
+        local_path = os.path.join(scratch, target.name)
+        with VideoWriter(
+            local_path,
+            width=picture.width,
+            height=picture.height,
+            rate=picture.rate,
+            codec=encoder.codec,
+            crf=encoder.crf,
+            bitrate=encoder.bitrate,
+        ) as writer:
+            for index, pts_seconds, rgb in _drawn_frames(store, frames, tracks, frame_range, drawing):
+                writer.write(rgb, pts_seconds)
+                if index == poster_index:
+                    poster = encode_jpeg(rgb)
+                last_pts = pts_seconds
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.fs.put_file(local_path, target.path)
+    return AnnotatedSegment(
+        file=file,
+        first_frame=frame_range.first_frame,
+        frames=writer.frames_written,
+        bytes=target.fs.size(target.path),
+        last_pts_seconds=last_pts,
+        node_id=ray.get_runtime_context().get_node_id(),
+        poster_jpeg=poster,
+    )
+
+
+def _drawn_frames(
+    store: ArtifactStore, frames: Manifest, tracks: Manifest, frame_range: FrameRange, drawing: Drawing
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Each frame of the range, in order, with its time and its picture with the detections drawn on it."""
+    span = {"first_frame": frame_range.first_frame, "end_frame": frame_range.end_frame}
+    frame_columns = [schema.FRAME_INDEX, schema.PTS_SECONDS, schema.IMAGE]
+    track_rows = (
+        row
+        for batch in iter_table_batches(store, tracks, schema.TRACKS_TABLE, columns=_TRACK_COLUMNS, **span)
+        for row in batch.to_pylist()
+    )
+    for batch in iter_table_batches(store, frames, schema.FRAMES_TABLE, columns=frame_columns, **span):
+        columns = batch.to_pydict()
+        for index, pts_seconds, image in zip(*(columns[name] for name in frame_columns), strict=True):
+            found = next(track_rows, None)
+            if found is None or found[schema.FRAME_INDEX] != index:
+                raise ValueError(
+                    f"frame {index} of '{frames.partition}' has no row of its own in face_tracks; rebuild face_tracks"
+                )
+            detections = Detections.from_row(
+                found[schema.BOXES],
+                found[schema.LABELS],
+                found[schema.SCORES],
+                track_ids=found[schema.TRACK_IDS],
+                trails=found[schema.TRAILS],
+            ).above(drawing.threshold)
+            rgb = decode_frame(image)
+            yield index, pts_seconds, drawing.annotator.annotate(rgb, detections) if len(detections) else rgb

@@ -1,0 +1,63 @@
+"""The Ray task that joins a video's encoded segments into one file without re-encoding: each segment starts with
+a keyframe, so its packets follow the previous segment's as they are; the source's sound is interleaved by time."""
+
+from __future__ import annotations
+
+import heapq
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import ray
+from upath import UPath
+
+from maskassets.media.audio import OUTPUT_AUDIO, output_audio
+from maskassets.media.video import stream_timing
+from maskassets.media.video_writing import OutputFormat
+
+
+@dataclass(frozen=True)
+class JoinedVideo:
+    bytes: int
+    packets: int
+    decoded_frames: int
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def join_segments(
+    segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: UPath | None
+) -> JoinedVideo:
+    """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio`` (if any)
+    interleaved by time, then decode its video end to end once, proving a player can."""
+    with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
+        local_path = os.path.join(scratch, target.name)
+        container, options = output_format.container, output_format.container_options
+        with av.open(local_path, mode="w", format=container, options=options) as output, ExitStack() as stack:
+            with segments[0].open("rb") as first, av.open(first) as template:
+                video = output.add_stream_from_template(template.streams.video[0])
+            sound = stack.enter_context(output_audio(audio, output, OUTPUT_AUDIO[container])) if audio else iter(())
+            packets = 0
+            for packet in heapq.merge(_video_packets(segments, video), sound, key=_decode_seconds):
+                output.mux(packet)
+                packets += packet.stream is video
+        decoded = stream_timing(UPath(local_path), decode=True)
+        target.fs.put_file(local_path, target.path)
+    return JoinedVideo(bytes=target.fs.size(target.path), packets=packets, decoded_frames=decoded.frame_count)
+
+
+def _video_packets(segments: list[UPath], video: av.VideoStream) -> Iterator[av.Packet]:
+    for segment in segments:
+        with segment.open("rb") as source, av.open(source) as container:
+            for packet in container.demux(container.streams.video[0]):
+                if packet.dts is None:
+                    continue
+                packet.stream = video
+                yield packet
+
+
+def _decode_seconds(packet: av.Packet) -> Fraction:
+    return packet.dts * packet.time_base

@@ -1,0 +1,118 @@
+"""Writing videos with PyAV: the output codecs, their containers and settings, and an encoder of RGB frames into a
+WebM or an MP4."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from types import TracebackType
+from typing import Literal
+
+import av
+import numpy as np
+
+OutputCodec = Literal["vp8", "vp9", "h264"]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How one output codec is encoded and served."""
+
+    encoder: str
+    container: str
+    extension: str
+    mime_type: str
+    encoder_options: dict[str, str]
+    container_options: dict[str, str]
+
+
+_LIBVPX_OPTIONS = {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
+OUTPUT_FORMATS: dict[str, OutputFormat] = {
+    "vp8": OutputFormat("libvpx", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
+    "vp9": OutputFormat("libvpx-vp9", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
+    # "faststart" moves the index (moov atom) before the media, so a browser starts playing before the
+    # whole file has arrived; the main profile plays in every browser and phone.
+    "h264": OutputFormat(
+        "libx264", "mp4", "mp4", "video/mp4", {"preset": "medium", "profile": "main"}, {"movflags": "+faststart"}
+    ),
+}
+#: Timestamps in milliseconds: WebM's own unit, and fine-grained enough for MP4.
+_OUTPUT_TIME_BASE = Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    codec: OutputCodec = "vp8"
+    crf: int = 10
+    bitrate: int = 4_000_000
+    #: Frames per parallel segment; None encodes the whole video in one (H.264's B-frames need that: their
+    #: decode times would run back across a segment boundary).
+    segment_frames: int | None = 600
+    #: Whether the output carries the source's first audio stream (when it has one).
+    audio: bool = True
+
+    @property
+    def file_name(self) -> str:
+        return output_file_name(self.codec)
+
+
+def output_file_name(codec: OutputCodec) -> str:
+    """The name of the published video encoded with ``codec`` (``annotated.webm``, ``annotated.mp4``)."""
+    return f"annotated.{OUTPUT_FORMATS[codec].extension}"
+
+
+class VideoWriter:
+    """Encodes RGB frames with their timestamps into a WebM (VP8/VP9) or an MP4 (H.264); use it as a
+    context manager."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        width: int,
+        height: int,
+        rate: Fraction,
+        codec: OutputCodec = "vp8",
+        crf: int = 10,
+        bitrate: int = 4_000_000,
+    ) -> None:
+        output = OUTPUT_FORMATS[codec]
+        self._container = av.open(target, mode="w", format=output.container, options=output.container_options)
+        self._stream = self._container.add_stream(output.encoder, rate=rate)
+        # 4:2:0 chroma needs even sides in H.264; VP8/VP9 take odd ones as they are.
+        self._even_sides = codec == "h264"
+        self._stream.width = width + width % 2 if self._even_sides else width
+        self._stream.height = height + height % 2 if self._even_sides else height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.bit_rate = bitrate
+        self._stream.codec_context.time_base = _OUTPUT_TIME_BASE
+        self._stream.options = {"crf": str(crf), **output.encoder_options}
+        self.frames_written = 0
+        self._last_pts = -1
+
+    def write(self, rgb: np.ndarray, pts_seconds: float) -> None:
+        if self._even_sides and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
+            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        # Two source timestamps may round to one millisecond; the containers need them strictly increasing.
+        pts = max(round(pts_seconds / _OUTPUT_TIME_BASE), self._last_pts + 1)
+        frame.pts = pts
+        frame.time_base = _OUTPUT_TIME_BASE
+        self._last_pts = pts
+        self._container.mux(self._stream.encode(frame))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._container.close()
