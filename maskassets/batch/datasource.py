@@ -1,5 +1,5 @@
-"""A Ray Data datasource over a stored frame table's shards, read row group by row group, optionally joined
-with the rows of another frame table for the same frames and thinned to every Nth frame.
+"""A Ray Data datasource over a stored frame table's shards, read row group by row group, optionally thinned to
+every Nth frame.
 
 Ray's own ``read_parquet`` lists files in a task that always reserves a whole CPU; with an actor pool that
 fills every CPU (2 actors on 2 CPUs) that task never starts and the run hangs. The manifest already lists
@@ -18,7 +18,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore, Manifest
-from maskassets.storage.sharded_tables import iter_table_batches, shards_of
+from maskassets.storage.sharded_tables import shards_of
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,10 @@ class _RowGroup:
 
 
 class FrameTableDatasource(Datasource):
-    def __init__(
-        self, store: ArtifactStore, source: TableRef, *, joined: TableRef | None = None, every_nth: int = 1
-    ) -> None:
+    def __init__(self, store: ArtifactStore, source: TableRef, *, every_nth: int = 1) -> None:
         super().__init__()
         self.store = store
         self.source = source
-        self.joined = joined
         self.every_nth = every_nth
         self.row_groups = [
             _RowGroup(shard.file, group, first, rows, shard.bytes * rows // max(shard.rows, 1))
@@ -87,32 +84,9 @@ class FrameTableDatasource(Datasource):
             filesystem, location = self.store.arrow_location(path)
             with filesystem.open_input_file(location) as stream:
                 rows = pq.ParquetFile(stream).read_row_group(group.group, columns=list(self.source.columns))
-            if self.joined is not None:
-                rows = self._join(rows, group)
             if self.every_nth > 1:
                 rows = rows.filter(pa.array(rows[schema.FRAME_INDEX].to_numpy() % self.every_nth == 0))
             yield rows
-
-    def _join(self, rows: pa.Table, group: _RowGroup) -> pa.Table:
-        """``rows`` with the joined table's columns for the same frames (read only for those frames)."""
-        other = pa.concat_tables(
-            iter_table_batches(
-                self.store,
-                self.joined.manifest,
-                self.joined.table,
-                columns=[schema.FRAME_INDEX, *self.joined.columns],
-                first_frame=group.first_frame,
-                end_frame=group.first_frame + group.rows,
-            )
-        )
-        if not other[schema.FRAME_INDEX].equals(rows[schema.FRAME_INDEX]):
-            raise ValueError(
-                f"frames {group.first_frame}..{group.first_frame + group.rows - 1} of '{self.joined.table}' do not "
-                f"line up with those of '{self.source.table}'"
-            )
-        for column in self.joined.columns:
-            rows = rows.append_column(column, other[column])
-        return rows
 
 
 def _group_spans(first_frame: int, row_group_rows: Sequence[int]) -> Iterator[tuple[int, int]]:
