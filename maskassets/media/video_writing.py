@@ -75,7 +75,9 @@ class VideoWriter:
         codec: OutputCodec = "vp8",
         crf: int = 10,
         bitrate: int = 4_000_000,
+        threads: int = 0,
     ) -> None:
+        """``threads``: the encoder's threads (0: as many as FFmpeg picks)."""
         output = OUTPUT_FORMATS[codec]
         self._container = av.open(target, mode="w", format=output.container, options=output.container_options)
         self._stream = self._container.add_stream(output.encoder, rate=rate)
@@ -86,6 +88,7 @@ class VideoWriter:
         self._stream.pix_fmt = "yuv420p"
         self._stream.bit_rate = bitrate
         self._stream.codec_context.time_base = _OUTPUT_TIME_BASE
+        self._stream.thread_count = threads
         self._stream.options = {"crf": str(crf), **output.encoder_options}
         self.frames_written = 0
         self._last_pts = -1
