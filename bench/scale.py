@@ -308,8 +308,12 @@ def main() -> None:
         subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "prune"], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
     print_table(runs)
+    this_commit = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     result = {
         "settings": vars(args),
+        "this_tree_commit": this_commit,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "summary": summarize(runs),
         "runs": [asdict(run) for run in runs],
