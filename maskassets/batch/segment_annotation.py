@@ -112,13 +112,14 @@ def annotate_segment(
                 if index == poster_index:
                     poster = encode_jpeg(rgb)
                 last_pts = pts_seconds
+        encoded_bytes = os.path.getsize(local_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.fs.put_file(local_path, target.path)
     return AnnotatedSegment(
         file=file,
         first_frame=frame_range.first_frame,
         frames=writer.frames_written,
-        bytes=target.fs.size(target.path),
+        bytes=encoded_bytes,
         last_pts_seconds=last_pts,
         node_id=ray.get_runtime_context().get_node_id(),
         poster_jpeg=poster,

@@ -37,6 +37,7 @@ def stage_settings(stage: str, resources: Any) -> str | None:
     if stage not in _SETTINGS:
         return None
     parts = [results_fingerprint(getattr(resources, key)) for key, results_fingerprint in _SETTINGS[stage]]
+    # A stage of one resource keeps that resource's fingerprint, so its stored artifacts keep their versions.
     return parts[0] if len(parts) == 1 else fingerprint(*parts)
 
 
