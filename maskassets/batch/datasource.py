@@ -71,7 +71,7 @@ class FrameTableDatasource(Datasource):
                 ),
                 per_task_row_limit=per_task_row_limit,
             )
-            for chunk in _contiguous(self.row_groups, task_count)
+            for chunk in contiguous(self.row_groups, task_count)
             if chunk
         ]
 
@@ -95,7 +95,7 @@ def _group_spans(first_frame: int, row_group_rows: Sequence[int]) -> Iterator[tu
         first_frame += rows
 
 
-def _contiguous(items: list, parts: int) -> list[list]:
+def contiguous(items: list, parts: int) -> list[list]:
     size, remainder = divmod(len(items), parts)
     chunks, start = [], 0
     for part in range(parts):

@@ -9,6 +9,7 @@ import torchvision
 from torchvision.io import ImageReadMode
 from upath import UPath
 
+from maskassets.batch.copied_frames_datasource import DECODED_RGB
 from maskassets.detection.detections import Detections, predictions_table
 from maskassets.media.frame_codec import decode_frame, is_jpeg
 from maskassets.model.detector_spec import DetectorSpec, Precision
@@ -26,7 +27,8 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 class FrameDetector:
     """Loads the checkpoint once per worker; each call decodes a batch of stored frames (JPEG on the actor's
-    device, so a GPU actor is not held back by one CPU) and runs one batched forward over it."""
+    device, so a GPU actor is not held back by one CPU; frames stored as the source's packets come decoded by
+    the read tasks) and runs one batched forward over it."""
 
     def __init__(
         self,
@@ -48,7 +50,11 @@ class FrameDetector:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
-        detections = self.detect(self._decode(list(batch[schema.IMAGE])))
+        if DECODED_RGB in batch:
+            images = [torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1) for rgb in batch[DECODED_RGB]]
+            detections = self.detect([image.to(self.device).float().div_(255.0) for image in images])
+        else:
+            detections = self.detect(self._decode(list(batch[schema.IMAGE])))
         return predictions_table(indices, detections, self.spec.class_names)
 
     def detect(self, images: list[torch.Tensor]) -> list[Detections]:

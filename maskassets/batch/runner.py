@@ -13,6 +13,7 @@ import ray
 import ray.data
 from upath import UPath
 
+from maskassets.batch.copied_frames_datasource import CopiedFramesDatasource
 from maskassets.batch.datasource import FrameTableDatasource
 from maskassets.batch.progress import ProgressLog
 from maskassets.storage.artifact_store import ArtifactStore
@@ -82,7 +83,7 @@ class ShardTarget:
 def map_frame_table(
     *,
     store: ArtifactStore,
-    source: FrameTableDatasource,
+    source: FrameTableDatasource | CopiedFramesDatasource,
     target: ShardTarget,
     batch_class: type,
     constructor_kwargs: dict[str, Any],

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -15,9 +16,9 @@ import numpy as np
 import ray
 from upath import UPath
 
+from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.detection.box_drawing import BoxAnnotator
 from maskassets.detection.detections import Detections
-from maskassets.media.frame_codec import decode_frame
 from maskassets.media.previews import encode_jpeg
 from maskassets.media.video_writing import EncoderSettings, VideoWriter
 from maskassets.storage import schema
@@ -66,10 +67,20 @@ class AnnotatedSegment:
         return {"file": self.file, "first_frame": self.first_frame, "frames": self.frames, "bytes": self.bytes}
 
 
-def segment_ranges(frame_count: int, segment_frames: int | None) -> list[FrameRange]:
-    """Consecutive ranges of at most ``segment_frames`` frames (one range when None)."""
+def segment_ranges(frame_count: int, segment_frames: int | None, *, cuts: Sequence[int] = ()) -> list[FrameRange]:
+    """Consecutive ranges of at most ``segment_frames`` frames (one range when None), each ending at the last of
+    ``cuts`` within its reach, if any: where video_frames' copied packets start, so that a range decodes no frame
+    it does not draw (a copy decodes only from its start)."""
     size = segment_frames or max(frame_count, 1)
-    return [FrameRange(first, min(first + size, frame_count)) for first in range(0, frame_count, size)]
+    boundaries = sorted({*cuts, frame_count})
+    ranges, first = [], 0
+    while first < frame_count:
+        limit = min(first + size, frame_count)
+        reachable = [boundary for boundary in boundaries[: bisect_right(boundaries, limit)] if boundary > first]
+        end = reachable[-1] if reachable else limit
+        ranges.append(FrameRange(first, end))
+        first = end
+    return ranges
 
 
 @ray.remote(num_cpus=1, max_retries=3)
@@ -131,26 +142,23 @@ def _drawn_frames(
 ) -> Iterator[tuple[int, float, np.ndarray]]:
     """Each frame of the range, in order, with its time and its picture with the detections drawn on it."""
     span = {"first_frame": frame_range.first_frame, "end_frame": frame_range.end_frame}
-    frame_columns = [schema.FRAME_INDEX, schema.PTS_SECONDS, schema.IMAGE]
     track_rows = (
         row
         for batch in iter_table_batches(store, tracks, schema.TRACKS_TABLE, columns=_TRACK_COLUMNS, **span)
         for row in batch.to_pylist()
     )
-    for batch in iter_table_batches(store, frames, schema.FRAMES_TABLE, columns=frame_columns, **span):
-        columns = batch.to_pydict()
-        for index, pts_seconds, image in zip(*(columns[name] for name in frame_columns), strict=True):
-            found = next(track_rows, None)
-            if found is None or found[schema.FRAME_INDEX] != index:
-                raise ValueError(
-                    f"frame {index} of '{frames.partition}' has no row of its own in face_tracks; rebuild face_tracks"
-                )
-            detections = Detections.from_row(
-                found[schema.BOXES],
-                found[schema.LABELS],
-                found[schema.SCORES],
-                track_ids=found[schema.TRACK_IDS],
-                trails=found[schema.TRAILS],
-            ).above(drawing.threshold)
-            rgb = decode_frame(image)
-            yield index, pts_seconds, drawing.annotator.annotate(rgb, detections) if len(detections) else rgb
+    for frame in iter_stored_frames(store, frames, **span):
+        found = next(track_rows, None)
+        if found is None or found[schema.FRAME_INDEX] != frame.index:
+            raise ValueError(
+                f"frame {frame.index} of '{frames.partition}' has no row of its own in face_tracks; rebuild face_tracks"
+            )
+        detections = Detections.from_row(
+            found[schema.BOXES],
+            found[schema.LABELS],
+            found[schema.SCORES],
+            track_ids=found[schema.TRACK_IDS],
+            trails=found[schema.TRAILS],
+        ).above(drawing.threshold)
+        rgb = drawing.annotator.annotate(frame.rgb, detections) if len(detections) else frame.rgb
+        yield frame.index, frame.pts_seconds, rgb

@@ -16,7 +16,10 @@ DETECTIONS_VALID = "detections_valid"
 PLAYS_LIKE_SOURCE = "plays_like_source"
 
 _DESCRIPTIONS = {
-    FRAMES_CONTIGUOUS: "frame_index runs 0..n-1 in stored order, once each.",
+    FRAMES_CONTIGUOUS: (
+        "frame_index runs 0..n-1 in stored order, once each; frames kept as the source's packets: the copies hold "
+        "those frames, in order."
+    ),
     MATCHES_VIDEO_FRAMES: "The same frames, in the same order, as video_frames (counts equal across stages).",
     DETECTIONS_VALID: (
         "Rows follow the schema: equal-length lists, labels of known classes spelled out in class_names, scores in "

@@ -83,7 +83,10 @@ class VideoFolderResource(dg.ConfigurableResource):
         default=False, description="Fail a video with any undecodable packet instead of skipping the lost frames."
     )
     frame_format: one_of(FrameFormatName) = Field(
-        default="jpeg", description="How frames are stored: jpeg (compact, GPU-decodable) or png (lossless)."
+        default="source",
+        description="How frames are stored: source (the source's own packets copied per segment: about the "
+        "source's bytes, every pixel as it decodes, decoded again by each stage that reads them), jpeg "
+        "(decoded on the GPU in batches) or png (lossless images).",
     )
     jpeg_quality: int = Field(default=95, ge=1, le=100)
     segment_frames: int = Field(

@@ -1,4 +1,5 @@
-"""How frame images are stored in parquet: JPEG by default, or lossless PNG.
+"""How frames are stored: as JPEG images in parquet by default, as lossless PNG, or as the source's own packets
+(``source``: a copy of each segment's packets, decoded again by the stages that read it, see packet_copy).
 
 Chosen by `python bench/frame_codec.py` (README, design notes): on 720p frames JPEG at quality 95 is 4.2x
 smaller than PNG level 1, 14x cheaper to encode and 3.9x cheaper to decode, its worst frame 41.7 dB PSNR
@@ -14,21 +15,26 @@ from typing import Literal
 import cv2
 import numpy as np
 
-FrameFormatName = Literal["jpeg", "png"]
+FrameFormatName = Literal["jpeg", "png", "source"]
 
 
 @dataclass(frozen=True)
 class FrameFormat:
     """The image encoding of stored frames; part of the version of every table that stores images."""
 
-    name: FrameFormatName = "jpeg"
+    name: FrameFormatName = "source"
     jpeg_quality: int = 95
 
     def __post_init__(self) -> None:
-        if self.name not in ("jpeg", "png"):
-            raise ValueError(f"frame format {self.name!r} is neither 'jpeg' nor 'png'")
+        if self.name not in ("jpeg", "png", "source"):
+            raise ValueError(f"frame format {self.name!r} is none of 'jpeg', 'png' and 'source'")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"JPEG quality {self.jpeg_quality} is outside 1-100")
+
+    @property
+    def stores_images(self) -> bool:
+        """Whether each frame is an image in the frames table (else the source's packets are copied)."""
+        return self.name != "source"
 
     def encode(self, rgb: np.ndarray) -> bytes:
         extension, params = (
@@ -42,7 +48,11 @@ class FrameFormat:
         return encoded.tobytes()
 
     def describe(self) -> str:
-        return f"JPEG quality {self.jpeg_quality}" if self.name == "jpeg" else "PNG (lossless)"
+        return {
+            "jpeg": f"JPEG quality {self.jpeg_quality}",
+            "png": "PNG (lossless)",
+            "source": "the source's packets (copied per segment)",
+        }[self.name]
 
 
 def decode_frame(image: bytes) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import av
 import numpy as np
@@ -15,6 +15,9 @@ from upath import UPath
 
 from maskassets.media.frame_timing import fill_missing_times
 from maskassets.storage.errors import explain_storage_errors
+
+if TYPE_CHECKING:
+    from maskassets.media.packet_copy import PacketCopy
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ def iter_frames(
     segment: Segment = WHOLE_VIDEO,
     first_pts_seconds: float | None = None,
     threads: int = 0,
+    copy: PacketCopy | None = None,
 ) -> Iterator[DecodedFrame]:
     """Decode ``path`` (or one ``segment`` of it) frame by frame as RGB, upright (rotation metadata applied),
     the container closed however the caller stops. A packet that cannot be decoded is skipped and counted in
@@ -163,7 +167,8 @@ def iter_frames(
 
     A segment starts at its keyframe and decodes past its end until the decoder, which returns frames in
     presentation order, reaches the end: the frames of an open GOP that reference the previous segment are
-    decoded there, as a sequential decode does, and dropped at the start of the next.
+    decoded there, as a sequential decode does, and dropped at the start of the next. With ``copy``, the packets
+    decoded are copied and the frames kept noted (packet_copy).
     """
     losses = losses if losses is not None else DecodeLosses()
     with open_video_container(path) as container:
@@ -173,6 +178,9 @@ def iter_frames(
         if segment.seek_pts is not None:
             container.seek(segment.seek_pts, stream=stream, backward=True, any_frame=False)
         packets = _packets_from(container.demux(stream), segment, path)
+        if copy is not None:
+            copy.start(stream)
+            packets = copy.packets(packets)
 
         def lose(packet: av.Packet, error: av.error.FFmpegError) -> None:
             if segment.owns(packet.pts):
@@ -180,17 +188,26 @@ def iter_frames(
                 if strict:
                     raise _strict_error(path, losses, error.strerror) from error
 
-        owned = _owned_frames(_decode_packets(stream, packets, lose), segment, losses, strict, path)
+        decoded = decode_packets(stream, packets, lose)
+        if copy is not None:
+            decoded = copy.decoded(decoded)
+        owned = _owned_frames(decoded, segment, losses, strict, path)
+        if copy is not None:
+            owned = copy.kept(owned)
         first_pts = first_pts_seconds
         timed = fill_missing_times(((frame, frame.time) for frame in owned), 1 / float(_guessed_rate(stream)))
         for index, (frame, seconds) in enumerate(timed, start=segment.first_frame):
             if first_pts is None:
                 first_pts = seconds
-            rgb = np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(frame.rotation))
-            yield DecodedFrame(index=index, pts_seconds=seconds - first_pts, rgb=np.ascontiguousarray(rgb))
+            yield DecodedFrame(index=index, pts_seconds=seconds - first_pts, rgb=upright_rgb(frame, frame.rotation))
 
 
-def _decode_packets(
+def upright_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
+    """The frame as RGB, turned by ``rotation`` counterclockwise degrees as a player shows it."""
+    return np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(rotation)))
+
+
+def decode_packets(
     stream: av.VideoStream,
     packets: Iterator[av.Packet],
     lose: Callable[[av.Packet, av.error.FFmpegError], None],
@@ -293,7 +310,7 @@ def _quarter_turns(rotation: int) -> int:
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.VideoStream) -> av.VideoFrame | None:
-    return next(_decode_packets(stream, container.demux(stream), lambda packet, error: None), None)
+    return next(decode_packets(stream, container.demux(stream), lambda packet, error: None), None)
 
 
 def _first_frame_time(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:

@@ -35,6 +35,7 @@ def annotate_frames(
     picture = Picture(width=meta["width"], height=meta["height"], rate=rate)
     extension = OUTPUT_FORMATS[encoder.codec].extension
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
+    copy_starts = [copy["first_frame"] for copy in frames.segments]
     tasks = [
         annotate_segment.remote(
             store,
@@ -48,7 +49,7 @@ def annotate_frames(
             picture=picture,
             poster_index=frame_count // 2,
         )
-        for number, frame_range in enumerate(segment_ranges(frame_count, encoder.segment_frames))
+        for number, frame_range in enumerate(segment_ranges(frame_count, encoder.segment_frames, cuts=copy_starts))
     ]
     segments = gather(tasks, on_result=lambda segment: progress.advance(segment.frames))
     staged.add_segments([segment.record() for segment in segments])

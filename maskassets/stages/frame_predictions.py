@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import ray
 
+from maskassets.batch.copied_frames_datasource import CopiedFramesDatasource
 from maskassets.batch.datasource import FrameTableDatasource, TableRef
 from maskassets.batch.progress import ProgressLog
 from maskassets.batch.runner import ActorPoolSettings, ShardTarget, map_frame_table
@@ -48,9 +49,7 @@ def predict_frames(
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
     mapped = map_frame_table(
         store=store,
-        source=FrameTableDatasource(
-            store, TableRef(frames, FRAMES_TABLE, (schema.FRAME_INDEX, schema.IMAGE)), every_nth=frame_stride
-        ),
+        source=frames_datasource(store, frames, every_nth=frame_stride),
         target=ShardTarget(
             store=store,
             directory=staged.directory,
@@ -89,6 +88,17 @@ def predict_frames(
     summary.update(class_summary(store, staged.draft()))
     staged.metadata.update(summary)
     return summary
+
+
+def frames_datasource(
+    store: ArtifactStore, frames: Manifest, *, every_nth: int
+) -> FrameTableDatasource | CopiedFramesDatasource:
+    """The detector's input: the stored images, or the frames decoded from the source's copied packets."""
+    if frames.segments:
+        return CopiedFramesDatasource(store, frames, every_nth=every_nth)
+    return FrameTableDatasource(
+        store, TableRef(frames, FRAMES_TABLE, (schema.FRAME_INDEX, schema.IMAGE)), every_nth=every_nth
+    )
 
 
 def refuse_emulated_precision(precision: Precision, device: str, pool: ActorPoolSettings) -> None:

@@ -25,7 +25,7 @@ from maskassets.media.video import (
     plan_decode,
 )
 from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact, remove_tree
-from maskassets.storage.schema import FRAMES_TABLE
+from maskassets.storage.schema import FRAMES_TABLE, SOURCE_SEGMENTS_FOLDER
 from maskassets.storage.sharded_tables import Shard, ShardLayout, check_contiguous
 
 STAGE = "video_frames"
@@ -86,7 +86,8 @@ def extract_frames(
     except SegmentSeekError as error:
         if log:
             log(f"{error}: decoding {source} in one segment")
-        remove_tree(staged.directory / FRAMES_TABLE)
+        for folder in (FRAMES_TABLE, SOURCE_SEGMENTS_FOLDER):
+            remove_tree(staged.directory / folder)
         whole = DecodePlan(
             [replace(WHOLE_VIDEO, planned_frames=plan.planned_frames)], plan.first_pts_seconds, plan.guessed_rate
         )
@@ -97,6 +98,8 @@ def extract_frames(
     if frame_count == 0:
         raise ValueError(f"{source} holds no decodable video frame; check that it plays, or remove it.")
     staged.add_table(FRAMES_TABLE, [shard.as_dict() for shard in shards])
+    copies = [segment.copied for segment in decoded if segment.copied is not None]
+    staged.add_segments([copy.record() for copy in copies])
     thumbnails = {index: decode_frame(jpeg) for segment in decoded for index, jpeg in segment.thumbnails.items()}
     save_jpeg(contact_sheet(thumbnails), staged.path(CONTACT_SHEET_FILE))
     summary = FramesSummary(
@@ -110,7 +113,7 @@ def extract_frames(
         codec=info.codec,
         rotation=info.rotation,
         source_bytes=info.size_bytes,
-        stored_bytes=sum(shard.bytes for shard in shards),
+        stored_bytes=sum(shard.bytes for shard in shards) + sum(copy.bytes for copy in copies),
         packets_lost=sum(segment.losses.packets_lost for segment in decoded),
         frames_concealed=sum(segment.losses.frames_concealed for segment in decoded),
         segments=len(decoded),
@@ -150,7 +153,8 @@ def _decode_segments(
 
 def _renumbered(store: ArtifactStore, directory: UPath, decoded: list[DecodedSegment]) -> list[DecodedSegment]:
     """Segments whose planned first frame is off (a segment before them lost or gained frames: damaged
-    packets, frames the decoder dropped) get their shards' frame_index rewritten to follow on."""
+    packets, frames the decoder dropped) get their shards' frame_index rewritten to follow on, and their
+    packets' copy its first frame."""
     fixes, first_frame = {}, 0
     for position, segment in enumerate(decoded):
         if segment.frames and segment.shards[0]["first_frame"] != first_frame:
@@ -163,6 +167,8 @@ def _renumbered(store: ArtifactStore, directory: UPath, decoded: list[DecodedSeg
         segment = decoded[position]
         segment.shards = shards
         segment.thumbnails = {index + shift: jpeg for index, jpeg in segment.thumbnails.items()}
+        if segment.copied is not None:
+            segment.copied = replace(segment.copied, first_frame=segment.copied.first_frame + shift)
     return decoded
 
 

@@ -10,6 +10,8 @@ PREDICTIONS_TABLE = "predictions"
 TRACKS_TABLE = "tracks"
 #: annotated_frames' folder of encoded video segments (listed in its manifest's ``segments``).
 ANNOTATED_SEGMENTS_FOLDER = "segments"
+#: video_frames' folder of the source's packets copied per segment, when frames are stored as such.
+SOURCE_SEGMENTS_FOLDER = "source_segments"
 
 #: Files an artifact holds beside its frame tables, read by the stages after it.
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -37,16 +39,17 @@ CLASS_NAMES = "class_names"
 TRACK_IDS = "track_ids"
 TRAILS = "trails"
 
-#: One row per decoded frame; ``image`` holds the frame as JPEG or PNG (see frame_codec).
-VIDEO_FRAMES_SCHEMA = pa.schema(
+#: One row per decoded frame, when its pixels are in the source's copied packets (see packet_copy).
+FRAME_TIMES_SCHEMA = pa.schema(
     [
         pa.field(FRAME_INDEX, pa.int64(), nullable=False),
         pa.field(PTS_SECONDS, pa.float64(), nullable=False),
         pa.field(WIDTH, pa.int32(), nullable=False),
         pa.field(HEIGHT, pa.int32(), nullable=False),
-        pa.field(IMAGE, pa.binary(), nullable=False),
     ]
 )
+#: One row per decoded frame; ``image`` holds the frame as JPEG or PNG (see frame_codec).
+VIDEO_FRAMES_SCHEMA = FRAME_TIMES_SCHEMA.append(pa.field(IMAGE, pa.binary(), nullable=False))
 
 #: One row per frame (frames without detections hold empty lists); boxes are x1, y1, x2, y2 in the
 #: pixels of the original frame, ``class_names[i]`` spells out ``labels[i]``.

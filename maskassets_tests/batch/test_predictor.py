@@ -40,7 +40,10 @@ def test_predictions_name_their_classes(checkpoint_path: Path, tmp_path: Path):
     frames = decode_rgb_frames(copy_carphone(tmp_path / "carphone.mp4"))[:1]
     detector = FrameDetector(checkpoint_uri=str(checkpoint_path), spec=TEST_SPEC, device="cpu")
     table = detector(
-        {schema.FRAME_INDEX: np.array([0]), schema.IMAGE: np.array([FrameFormat().encode(frames[0])], dtype=object)}
+        {
+            schema.FRAME_INDEX: np.array([0]),
+            schema.IMAGE: np.array([FrameFormat("jpeg").encode(frames[0])], dtype=object),
+        }
     )
     row = table.to_pylist()[0]
     assert row[schema.CLASS_NAMES] == [TEST_SPEC.class_names[label] for label in row[schema.LABELS]]

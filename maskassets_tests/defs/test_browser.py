@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.defs.jobs import STAGES
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS
-from maskassets.media.frame_codec import decode_frame
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.storage import schema
 from maskassets.storage.schema import FRAMES_TABLE, PREDICTIONS_TABLE
@@ -141,7 +141,9 @@ def test_the_output_webm_plays_with_the_source_duration_and_shows_the_class_colo
     name, points = _outline_of_the_box_drawn_last(published_videos, frame_index, frame.shape)
     expected = np.array(DEFAULT_CLASS_COLORS[name])
     # Only where the source frame is far from that colour, so the colour can only come from the drawing.
-    source = decode_frame(stored_table(store, "video_frames", "a.mp4", FRAMES_TABLE)[schema.IMAGE][frame_index].as_py())
+    frames = store.require_manifest("video_frames", "a.mp4")
+    (source_frame,) = iter_stored_frames(store, frames, first_frame=frame_index, end_frame=frame_index + 1)
+    source = source_frame.rgb
     points = points[np.abs(source[points[:, 1], points[:, 0]].astype(int) - expected).sum(axis=1) > 150]
     assert len(points) >= 10
     colours = frame[points[:, 1], points[:, 0]].astype(int)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import pytest
 
+from maskassets.batch.stored_frames import iter_stored_frames
+from maskassets.definitions import build_definitions
+from maskassets.defs.partitions import video_partitions
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.detection.detections import class_name, detections_by_frame
-from maskassets.media.frame_codec import decode_frame
 from maskassets.media.video_writing import output_file_name
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
@@ -39,8 +42,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, checkpoint_path: Path):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}.items():
             patch.setenv(name, value)
-        # Lossless frames, so that what the drawing changes (and leaves alone) is checked pixel for pixel.
-        patch.setenv("MASKASSETS_FRAME_FORMAT", "png")
+        # The default frames (the source's packets) decode to the source's pixels exactly, so what the drawing
+        # changes (and leaves alone) is checked pixel for pixel.
         (root / "home").mkdir()
         with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
             results = register_and_run(instance, KEYS)
@@ -83,8 +86,37 @@ def test_frame_counts_match_the_source_at_every_stage(built, key):
     assert [segment["first_frame"] for segment in segments] == [0]
     assert sum(len(decoded) for decoded in annotated_segments(store, key)) == len(source_frames)
     assert len(output_frames) == len(source_frames)
-    first_frame = decode_frame(frames.column(schema.IMAGE)[0].as_py())
-    np.testing.assert_array_equal(first_frame, source_frames[0])
+    stored_frames = iter_stored_frames(store, store.require_manifest("video_frames", key))
+    for stored, source in zip(stored_frames, source_frames, strict=True):
+        np.testing.assert_array_equal(stored.rgb, source)
+
+
+def test_every_check_passes_and_the_copied_packets_hold_every_frame(built):
+    for key in KEYS:
+        checks = {check.check_name: check for check in built["results"][key].get_asset_check_evaluations()}
+        assert all(check.passed for check in checks.values()), key
+        frames = built["store"].require_manifest("video_frames", key)
+        assert checks["frame_index_contiguous"].description.endswith(f"in {len(frames.segments)} segments")
+
+
+def test_predictions_equal_those_made_from_lossless_images(built, tmp_path, checkpoint_path):
+    """The frames kept as the source's packets and as PNG images are the same pixels: the same detections."""
+    (tmp_path / "videos").mkdir()
+    shutil.copyfile(built["videos"] / KEYS[0], tmp_path / "videos" / KEYS[0])
+    (tmp_path / "home").mkdir()
+    settings = {**pipeline_settings(tmp_path, checkpoint_path), "MASKASSETS_FRAME_FORMAT": "png"}
+    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        for name, value in settings.items():
+            patch.setenv(name, value)
+        instance.add_dynamic_partitions(video_partitions.name, [KEYS[0]])
+        stages = [dg.AssetKey(stage) for stage in ("model_checkpoint", "video_frames", "frame_predictions")]
+        job = build_definitions().resolve_job_def("video_pipeline")
+        assert job.execute_in_process(partition_key=KEYS[0], instance=instance, asset_selection=stages).success
+    lossless = ArtifactStore(str(tmp_path / "artifacts"))
+    assert lossless.require_manifest("video_frames", KEYS[0]).metadata["frame_format"] == "PNG (lossless)"
+    predictions = stored_table(built["store"], "frame_predictions", KEYS[0], PREDICTIONS_TABLE)
+    assert sum(len(boxes) for boxes in predictions[schema.BOXES].to_pylist()) > 0
+    assert predictions.equals(stored_table(lossless, "frame_predictions", KEYS[0], PREDICTIONS_TABLE))
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -110,19 +142,19 @@ def test_predictions_hold_boxes_inside_the_frame_in_original_pixels(built):
 @pytest.mark.parametrize("key", KEYS)
 def test_drawn_box_edges_have_the_class_colour_and_the_rest_is_untouched(built, key):
     store = built["store"]
-    frames = stored_table(store, "video_frames", key, FRAMES_TABLE)
+    frames = [frame.rgb for frame in iter_stored_frames(store, store.require_manifest("video_frames", key))]
     predictions = detections_by_frame(stored_table(store, "frame_predictions", key, PREDICTIONS_TABLE))
     annotated = [frame for segment in annotated_segments(store, key) for frame in segment]
     output_frames = decode_rgb_frames(_webm_path(store, key))
     annotator = BoxAnnotator(class_names=TEST_SPEC.class_names)
     checked_edges = 0
-    for index in range(0, frames.num_rows, 3):
+    for index in range(0, len(frames), 3):
         # The published video holds the annotated segments' packets as they are: the same pictures.
         np.testing.assert_array_equal(output_frames[index], annotated[index])
         detections = predictions[index].above(0.5)
         if not len(detections):
             continue
-        source = decode_frame(frames.column(schema.IMAGE)[index].as_py())
+        source = frames[index]
         top = int(np.argsort(detections.scores, kind="stable")[-1])
         x1, y1, x2, y2 = (int(round(float(v))) for v in detections.boxes[top])
         expected = np.array(DEFAULT_CLASS_COLORS[class_name(TEST_SPEC.class_names, int(detections.labels[top]))])

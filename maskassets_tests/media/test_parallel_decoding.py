@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 import skvideo
 from upath import UPath
 
+from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.media.frame_codec import FrameFormat, decode_frame
 from maskassets.media.video import DecodeLosses, iter_frames, plan_decode
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
@@ -34,6 +37,8 @@ EXACT = DecodeSettings(
     min_segment_frames=1,
     layout=ShardLayout(max_shard_bytes=96 * 1024, row_group_bytes=32 * 1024),
 )
+#: The same, the frames kept as the source's packets.
+EXACT_AS_PACKETS = replace(EXACT, frame_format=FrameFormat("source"))
 
 
 def _bikes(path: Path) -> Path:
@@ -61,14 +66,15 @@ CLIPS: dict[str, Callable[[Path], Path]] = {
 }
 
 
+@pytest.mark.parametrize("settings", [EXACT, EXACT_AS_PACKETS], ids=["png", "packets"])
 @pytest.mark.parametrize("clip", list(CLIPS))
-def test_parallel_segments_store_exactly_what_a_sequential_decode_gives(clip, tmp_path, local_ray):
+def test_parallel_segments_store_exactly_what_a_sequential_decode_gives(clip, settings, tmp_path, local_ray):
     source = UPath(str(CLIPS[clip](tmp_path / clip)))
     sequential = list(iter_frames(source))
     store = ArtifactStore(str(tmp_path / "artifacts"))
 
     with store.commit("video_frames", clip, version="v1") as staged:
-        summary = extract_frames(store, source, staged, settings=EXACT)
+        summary = extract_frames(store, source, staged, settings=settings)
     manifest = store.require_manifest("video_frames", clip)
     stored = read_table(store, manifest, FRAMES_TABLE)
 
@@ -80,8 +86,20 @@ def test_parallel_segments_store_exactly_what_a_sequential_decode_gives(clip, tm
     assert len(manifest.tables[FRAMES_TABLE]) >= summary.segments
     assert stored[schema.FRAME_INDEX].to_pylist() == list(range(len(sequential)))
     assert stored[schema.PTS_SECONDS].to_pylist() == [frame.pts_seconds for frame in sequential]
-    for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
-        np.testing.assert_array_equal(decode_frame(image), frame.rgb, err_msg=f"frame {frame.index}")
+    for frame, read in zip(sequential, iter_stored_frames(store, manifest), strict=True):
+        assert (read.index, read.pts_seconds) == (frame.index, frame.pts_seconds)
+        np.testing.assert_array_equal(read.rgb, frame.rgb, err_msg=f"frame {frame.index}")
+    first, end = len(sequential) // 3, 2 * len(sequential) // 3 + 1
+    middle = iter_stored_frames(store, manifest, first_frame=first, end_frame=end)
+    for frame, read in zip(sequential[first:end], middle, strict=True):
+        np.testing.assert_array_equal(read.rgb, frame.rgb, err_msg=f"frame {frame.index} read from {first}")
+    if settings is EXACT_AS_PACKETS:
+        copies = manifest.segments
+        assert [copy["first_frame"] for copy in copies] == list(
+            accumulate((copy["frames"] for copy in copies[:-1]), initial=0)
+        )
+        assert sum(copy["frames"] for copy in copies) == len(sequential)
+        assert sum(copy["bytes"] for copy in copies) < 2 * summary.source_bytes + 2048 * len(copies)
 
 
 def test_a_damaged_video_counts_each_lost_packet_once_across_segments(tmp_path, local_ray):
@@ -97,12 +115,12 @@ def test_a_damaged_video_counts_each_lost_packet_once_across_segments(tmp_path, 
     assert summary.frame_count == len(sequential) < 40
 
 
-def test_default_jpeg_frames_stay_close_to_the_decoded_source(tmp_path, local_ray):
+def test_jpeg_frames_stay_close_to_the_decoded_source(tmp_path, local_ray):
     source = UPath(str(CLIPS["real_bikes.mp4"](tmp_path / "bikes.mp4")))
     sequential = list(iter_frames(source))
     store = ArtifactStore(str(tmp_path / "artifacts"))
     with store.commit("video_frames", "bikes.mp4", version="v1") as staged:
-        summary = extract_frames(store, source, staged)
+        summary = extract_frames(store, source, staged, settings=DecodeSettings(frame_format=FrameFormat("jpeg")))
     stored = read_table(store, store.require_manifest("video_frames", "bikes.mp4"), FRAMES_TABLE)
 
     assert summary.frame_format == "JPEG quality 95"

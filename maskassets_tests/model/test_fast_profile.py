@@ -30,7 +30,7 @@ from maskassets_tests.support.pipeline_run import register_and_run, reused_by_st
 def _batch(frames: list[np.ndarray], first_index: int) -> dict[str, np.ndarray]:
     return {
         schema.FRAME_INDEX: np.arange(first_index, first_index + len(frames)),
-        schema.IMAGE: np.array([FrameFormat().encode(frame) for frame in frames], dtype=object),
+        schema.IMAGE: np.array([FrameFormat("jpeg").encode(frame) for frame in frames], dtype=object),
     }
 
 
@@ -46,7 +46,8 @@ def test_a_stride_reads_only_every_nth_frame_for_the_model(tmp_path):
             table_schema=schema.VIDEO_FRAMES_SCHEMA,
             layout=ShardLayout(max_shard_bytes=2**20, row_group_bytes=2**20),
         ) as writer:
-            writer.write(frames_table([DecodedFrame(i, i / 12, rgb) for i, rgb in enumerate(frames)], FrameFormat()))
+            decoded = [DecodedFrame(i, i / 12, rgb) for i, rgb in enumerate(frames)]
+            writer.write(frames_table(decoded, FrameFormat("jpeg")))
         staged.add_table("frames", [shard.as_dict() for shard in writer.shards])
     source = TableRef(store.require_manifest("video_frames", "clip.mp4"), "frames", (schema.FRAME_INDEX,))
 

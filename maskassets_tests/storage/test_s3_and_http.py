@@ -15,19 +15,17 @@ import ray
 from dagster_shared.serdes import serialize_value
 from upath import UPath
 
+from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.cli.update import update_all
 from maskassets.definitions import build_definitions
 from maskassets.defs.jobs import STAGES
-from maskassets.media.frame_codec import FrameFormat, decode_frame
+from maskassets.media.frame_codec import FrameFormat
 from maskassets.media.video import iter_frames
 from maskassets.media.video_writing import output_file_name
 from maskassets.stages.model_checkpoint import download_checkpoint
 from maskassets.stages.video_frames import DecodeSettings, extract_frames
-from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.errors import StorageAccessError
-from maskassets.storage.schema import FRAMES_TABLE
-from maskassets.storage.sharded_tables import read_table
 from maskassets.storage.sources import VideoFolder
 from maskassets_tests.support.loopback import free_port
 from maskassets_tests.support.media import OPEN_GOP_H264, decode_rgb_frames, ffmpeg_test_pattern, make_clip
@@ -163,29 +161,32 @@ def test_a_video_the_credentials_may_not_read_fails_alone(s3_endpoint, pipeline_
     assert credentials["AWS_SECRET_ACCESS_KEY"] not in failure
 
 
-def test_segments_of_a_video_on_s3_decode_like_the_local_file(s3_endpoint, tmp_path, monkeypatch):
-    """Each segment task opens the object and seeks in it: S3 range reads, not a download of the whole file."""
+@pytest.mark.parametrize("frame_format", ["png", "source"])
+def test_segments_of_a_video_on_s3_decode_like_the_local_file(frame_format, s3_endpoint, tmp_path, monkeypatch):
+    """Each segment task opens the object and seeks in it: S3 range reads, not a download of the whole file;
+    frames kept as the source's packets are copied to S3 and decoded from there."""
     for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     client = admin_client(s3_endpoint)
-    client.create_bucket(Bucket="media")
+    client.create_bucket(Bucket=f"media-{frame_format}")
     clip = ffmpeg_test_pattern(tmp_path / "open_gop.mp4", encoder_args=OPEN_GOP_H264)
-    client.upload_file(str(clip), "media", "incoming/open_gop.mp4")
+    client.upload_file(str(clip), f"media-{frame_format}", "incoming/open_gop.mp4")
     sequential = list(iter_frames(UPath(str(clip))))
     # Ray workers take the environment of the Ray they belong to: start one that has the S3 settings.
     ray.shutdown()
     try:
-        store = ArtifactStore("s3://media/artifacts")
+        store = ArtifactStore(f"s3://media-{frame_format}/artifacts")
         with store.commit("video_frames", "open_gop.mp4", version="v1") as staged:
-            settings = DecodeSettings(frame_format=FrameFormat("png"), min_segment_frames=12)
-            summary = extract_frames(store, UPath("s3://media/incoming/open_gop.mp4"), staged, settings=settings)
-        stored = read_table(store, store.require_manifest("video_frames", "open_gop.mp4"), FRAMES_TABLE)
+            settings = DecodeSettings(frame_format=FrameFormat(frame_format), min_segment_frames=12)
+            source = UPath(f"s3://media-{frame_format}/incoming/open_gop.mp4")
+            summary = extract_frames(store, source, staged, settings=settings)
+        stored = list(iter_stored_frames(store, store.require_manifest("video_frames", "open_gop.mp4")))
     finally:
         ray.shutdown()
     assert summary.segments == 9
-    assert stored[schema.PTS_SECONDS].to_pylist() == [frame.pts_seconds for frame in sequential]
-    for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
-        np.testing.assert_array_equal(decode_frame(image), frame.rgb)
+    assert [frame.pts_seconds for frame in stored] == [frame.pts_seconds for frame in sequential]
+    for frame, read in zip(sequential, stored, strict=True):
+        np.testing.assert_array_equal(read.rgb, frame.rgb)
 
 
 class _TokenCheckingHandler(http.server.SimpleHTTPRequestHandler):

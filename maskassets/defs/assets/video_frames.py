@@ -9,7 +9,7 @@ from maskassets.defs.resources import ArtifactStoreResource, RayClusterResource,
 from maskassets.defs.source_provenance import source_version
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import video_frames as stage
-from maskassets.storage.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous
+from maskassets.storage.artifact_checks import CheckOutcome, frame_indices, frames_are_contiguous, segments_cover
 from maskassets.storage.artifact_store import Manifest
 from maskassets.storage.schema import FRAMES_TABLE
 from maskassets.storage.versions import fingerprint
@@ -22,8 +22,9 @@ from maskassets.storage.versions import fingerprint
     checks=(FRAMES_CONTIGUOUS,),
     description=(
         "Every decoded frame of the video, upright, as JPEG (or lossless PNG) in parquet shards, with frame_index, "
-        "presentation time, width and height; cut at keyframes and decoded by parallel Ray tasks (PyAV), each "
-        "writing its own shards. Packets that cannot be decoded "
+        "presentation time, width and height, or (frame format `source`) those columns and a copy of the "
+        "source's packets per segment that decodes to the frames; cut at keyframes and decoded by parallel Ray "
+        "tasks (PyAV), each writing its own shards. Packets that cannot be decoded "
         "are skipped and counted (packets_lost) unless strict decoding is on. Its metadata shows a contact "
         "sheet of evenly spaced frames."
     ),
@@ -57,7 +58,12 @@ def video_frames(
         return frames_metadata(manifest) | contact_sheet
 
     def check(manifest: Manifest) -> dict[str, CheckOutcome]:
-        return {FRAMES_CONTIGUOUS: frames_are_contiguous(frame_indices(store, manifest, FRAMES_TABLE))}
+        indices = frame_indices(store, manifest, FRAMES_TABLE)
+        outcome = frames_are_contiguous(indices)
+        if outcome.passed and manifest.segments:
+            # Frames kept as the source's packets: the copies must hold the table's frames, in order.
+            outcome = segments_cover(manifest.segments, len(indices), source_stage="the frames table")
+        return {FRAMES_CONTIGUOUS: outcome}
 
     result = materialize_or_reuse(
         context,
