@@ -51,8 +51,9 @@ class FrameDetector:
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
         if DECODED_RGB in batch:
-            images = [torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1) for rgb in batch[DECODED_RGB]]
-            detections = self.detect([image.to(self.device).float().div_(255.0) for image in images])
+            # One copy: Ray hands the batch read-only, and torch wants tensors it may write to.
+            pixels = torch.from_numpy(np.array(batch[DECODED_RGB])).permute(0, 3, 1, 2)
+            detections = self.detect([image.to(self.device).float().div_(255.0) for image in pixels])
         else:
             detections = self.detect(self._decode(list(batch[schema.IMAGE])))
         return predictions_table(indices, detections, self.spec.class_names)

@@ -6,13 +6,14 @@ The copy holds what the decoder consumed, from the segment's keyframe to the pac
 had ended, so it decodes to the segment's frames with a few more around them: the frames of an open GOP that
 reference the segment before, and those the decoder releases after the end. Which of the decoded frames are
 the segment's is recorded by their place in the decoder's output, so reading the copy depends on neither the
-container's timestamps (Matroska keeps milliseconds) nor the source's (some have none).
+container's timestamps nor the source's (some have none, some run backwards).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -23,6 +24,7 @@ from maskassets.media.video import decode_packets, open_video_container, upright
 #: The container the packets are copied into: it carries nearly every codec FFmpeg decodes.
 COPY_FORMAT = "matroska"
 COPY_EXTENSION = "mkv"
+_COPY_TIME_BASE = Fraction(1, 1000)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class PacketCopy:
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
         self._position = -1
+        self._packets_copied = 0
 
     def start(self, source_stream: av.VideoStream) -> None:
         self._codec = source_stream.codec_context.name
@@ -77,11 +80,15 @@ class PacketCopy:
             raise self._refusal(str(error)) from error
 
     def packets(self, packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
-        """``packets``, each copied as it passes on to the decoder."""
+        """``packets``, each copied as it passes on to the decoder. The copies are timed one millisecond apart in
+        decode order: their frames are told apart by place, and the muxer takes no source's broken timestamps
+        (missing, repeated, running backwards) for a reason to fail."""
         for packet in packets:
             if packet.size:
                 copied = av.Packet(bytes(packet))
-                copied.pts, copied.dts, copied.time_base = packet.pts, packet.dts, packet.time_base
+                copied.pts = copied.dts = self._packets_copied
+                copied.time_base = _COPY_TIME_BASE
+                self._packets_copied += 1
                 copied.is_keyframe = packet.is_keyframe
                 copied.stream = self._stream
                 try:

@@ -31,6 +31,8 @@ def test_a_tiny_shard_bound_splits_every_frame_table_and_each_reader_sees_every_
     monkeypatch.setenv("MASKASSETS_MAX_SHARD_MIB", str(bound_mib))
     # A random R50 returns as many boxes as it may: 100 per frame make the predictions table shard too.
     monkeypatch.setenv("MASKASSETS_DETECTIONS_PER_IMAGE", "100")
+    # Frames as images, so that the frames table is large enough to shard (the default keeps times only).
+    monkeypatch.setenv("MASKASSETS_FRAME_FORMAT", "jpeg")
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     with dg.DagsterInstance.get() as instance:
         (run,) = register_and_run(instance, ["clip.mp4"]).values()
