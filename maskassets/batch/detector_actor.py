@@ -52,10 +52,10 @@ class FrameDetector:
         indices = [int(index) for index in batch[schema.FRAME_INDEX]]
         if DECODED_RGB in batch:
             # One copy: Ray hands the batch read-only, and torch wants tensors it may write to.
-            pixels = torch.from_numpy(np.array(batch[DECODED_RGB])).permute(0, 3, 1, 2)
-            detections = self.detect([image.to(self.device).float().div_(255.0) for image in pixels])
+            pixels = list(torch.from_numpy(np.array(batch[DECODED_RGB])).permute(0, 3, 1, 2))
         else:
-            detections = self.detect(self._decode(list(batch[schema.IMAGE])))
+            pixels = self._decode(list(batch[schema.IMAGE]))
+        detections = self.detect([image.to(self.device).float().div_(255.0) for image in pixels])
         return predictions_table(indices, detections, self.spec.class_names)
 
     def detect(self, images: list[torch.Tensor]) -> list[Detections]:
@@ -64,10 +64,8 @@ class FrameDetector:
         return [Detections.from_torchvision(output) for output in outputs]
 
     def _decode(self, images: list[bytes]) -> list[torch.Tensor]:
-        """Float CHW tensors in [0, 1] on the actor's device; JPEG frames are decoded there in one batch."""
+        """Stored images as uint8 CHW tensors; JPEG frames are decoded on the actor's device in one batch."""
         if all(is_jpeg(image) for image in images):
             encoded = [torch.frombuffer(bytearray(image), dtype=torch.uint8) for image in images]
-            decoded = torchvision.io.decode_jpeg(encoded, mode=ImageReadMode.RGB, device=self.device)
-        else:
-            decoded = [torch.from_numpy(decode_frame(image)).permute(2, 0, 1).to(self.device) for image in images]
-        return [image.float().div_(255.0) for image in decoded]
+            return torchvision.io.decode_jpeg(encoded, mode=ImageReadMode.RGB, device=self.device)
+        return [torch.from_numpy(decode_frame(image)).permute(2, 0, 1) for image in images]

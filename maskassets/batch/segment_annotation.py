@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -76,7 +75,7 @@ def segment_ranges(frame_count: int, segment_frames: int | None, *, cuts: Sequen
     ranges, first = [], 0
     while first < frame_count:
         limit = min(first + size, frame_count)
-        reachable = [boundary for boundary in boundaries[: bisect_right(boundaries, limit)] if boundary > first]
+        reachable = [boundary for boundary in boundaries if first < boundary <= limit]
         end = reachable[-1] if reachable else limit
         ranges.append(FrameRange(first, end))
         first = end
