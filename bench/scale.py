@@ -14,7 +14,8 @@ Per code (this tree, and --baseline checked out with `git worktree` and run from
 Ray CPU count, one `maskassets update` on a fresh artifact root. Stage wall seconds come from Dagster's step
 stats; CPU seconds are the user+system time of the whole process tree (driver, Ray's workers and daemons),
 sampled every 0.2 s and given to the step that was running; peak RSS is the largest resident set of the driver
-and of any one other process of the tree. Prints a table and writes bench/results/scale_<seconds>s.json.
+and of any one other process of the tree, that process's peak without the pages of Ray's object store it maps,
+and the most of those pages any process maps. Prints a table and writes bench/results/scale_<seconds>s.json.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ PYTHON = sys.executable
 STAGES = ("video_frames", "frame_predictions", "annotated_frames", "output_webm")
 NON_MODEL_STAGES = ("video_frames", "annotated_frames", "output_webm")
 _SAMPLE_SECONDS = 0.2
+#: Reading a process's memory maps costs far more than its RSS: they are read every this many samples.
+_MAPS_EVERY = 5
 
 
 @dataclass
@@ -61,6 +64,9 @@ class Run:
     stored_bytes: dict[str, int] = field(default_factory=dict)
     peak_rss_driver: int = 0
     peak_rss_other_process: int = 0
+    peak_rss_other_process_name: str = ""
+    peak_own_rss_other_process: int = 0
+    peak_object_store_mapped: int = 0
 
     def cpu_ms_per_frame(self, stage: str) -> float:
         return 1000 * self.stage_cpu_seconds.get(stage, 0.0) / self.frames
@@ -72,7 +78,8 @@ class Run:
 
 class TreeSampler:
     """Cumulative CPU seconds of a process tree over time (a process that exits keeps what it used), and the
-    peak RSS of its root and of any other one process."""
+    peak RSS of its root and of any other one process; of the others also the peak without the pages of Ray's
+    object store they map (a fixed-size shared file, ``ray start --object-store-memory``), and those pages."""
 
     def __init__(self, root: psutil.Process) -> None:
         self.root = root
@@ -80,6 +87,10 @@ class TreeSampler:
         self.samples: list[tuple[float, float]] = []
         self.peak_root = 0
         self.peak_other = 0
+        #: What the process that held ``peak_other`` was (a Ray worker's title names its task or actor).
+        self.peak_other_name = ""
+        self.peak_own_other = 0
+        self.peak_store_mapped = 0
 
     def sample(self) -> None:
         try:
@@ -90,13 +101,19 @@ class TreeSampler:
             try:
                 with process.oneshot():
                     times, rss = process.cpu_times(), process.memory_info().rss
+                    title = " ".join(process.cmdline())[:80]
+                    store = _object_store_rss(process) if len(self.samples) % _MAPS_EVERY == 0 else None
             except psutil.Error:
                 continue
             self.cpu_by_pid[process.pid] = times.user + times.system
             if process.pid == self.root.pid:
                 self.peak_root = max(self.peak_root, rss)
-            else:
-                self.peak_other = max(self.peak_other, rss)
+                continue
+            if rss > self.peak_other:
+                self.peak_other, self.peak_other_name = rss, title
+            if store is not None:
+                self.peak_own_other = max(self.peak_own_other, rss - store)
+                self.peak_store_mapped = max(self.peak_store_mapped, store)
         self.samples.append((time.time(), sum(self.cpu_by_pid.values())))
 
     def cpu_between(self, start: float, end: float) -> float:
@@ -105,6 +122,11 @@ class TreeSampler:
     def _cpu_at(self, moment: float) -> float:
         earlier = [cpu for stamp, cpu in self.samples if stamp <= moment]
         return earlier[-1] if earlier else 0.0
+
+
+def _object_store_rss(process: psutil.Process) -> int:
+    """The resident pages of Ray's object store (plasma's shared file) that ``process`` maps."""
+    return sum(region.rss for region in process.memory_maps() if "/plasma" in region.path)
 
 
 def make_clips(scratch: Path, seconds: float, resolutions: list[int]) -> dict[str, Path]:
@@ -187,6 +209,9 @@ def run_update(
         "stored_bytes": _stored_bytes(work / "artifacts", clip.name),
         "peak_rss_driver": sampler.peak_root,
         "peak_rss_other_process": sampler.peak_other,
+        "peak_rss_other_process_name": sampler.peak_other_name,
+        "peak_own_rss_other_process": sampler.peak_own_other,
+        "peak_object_store_mapped": sampler.peak_store_mapped,
     }
 
 
@@ -214,6 +239,7 @@ def print_table(runs: list[Run]) -> None:
     header = f"{'code':10} {'clip':12} {'cpus':>4} {'frames':>6} {'wall s':>7} {'rerun s':>7}"
     header += "".join(f" {stage[:10]:>22}" for stage in STAGES)
     header += f" {'non-model ms/frame':>18} {'stored/source':>13} {'RSS driver':>10} {'RSS other':>9}"
+    header += f" {'other w/o store':>15} {'store mapped':>12}"
     print(header)
     print(" " * 50 + "".join(f" {'wall s, CPU ms/frame':>22}" for _ in STAGES))
     for run in runs:
@@ -225,6 +251,7 @@ def print_table(runs: list[Run]) -> None:
         ratio = sum(run.stored_bytes.values()) / run.source_bytes
         line += f" {non_model:>18.1f} {ratio:>13.2f}"
         line += f" {run.peak_rss_driver / 2**20:>9.0f}M {run.peak_rss_other_process / 2**20:>8.0f}M"
+        line += f" {run.peak_own_rss_other_process / 2**20:>14.0f}M {run.peak_object_store_mapped / 2**20:>11.0f}M"
         print(line)
 
 
@@ -250,6 +277,9 @@ def summarize(runs: list[Run]) -> dict:
             entry["peak_rss_3x_over_1x"] = {
                 "driver": round(longer.peak_rss_driver / run.peak_rss_driver, 2),
                 "other_process": round(longer.peak_rss_other_process / run.peak_rss_other_process, 2),
+                "other_process_without_object_store": round(
+                    longer.peak_own_rss_other_process / max(1, run.peak_own_rss_other_process), 2
+                ),
             }
         summary[f"{code}, {clip.removesuffix(' x1')}"] = entry
     return summary

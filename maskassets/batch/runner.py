@@ -23,6 +23,11 @@ from maskassets.storage.sharded_tables import Shard, ShardLayout, ShardWriter
 #: Reading and writing shards is light next to the model or drawing; asking no CPU for those tasks keeps an
 #: actor pool that fills every CPU from starving them, which is how a pool of 2 on 2 CPUs deadlocks.
 _LIGHT_TASK_CPUS = 0.0
+#: Rows read ahead of each actor, in batches: enough that an actor never waits on a read, few enough that
+#: what is read ahead stays a few hundred MB of frames whatever the video's length.
+_READ_AHEAD_BATCHES_PER_ACTOR = 4
+#: The read-ahead's floor: a read task's blocks and the mapped rows must fit in it with room to spare.
+_MIN_READ_AHEAD_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,12 @@ def map_frame_table(
     """
     actors = pool.resolved_pool_size(source.row_count())
     rows = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS)
-    # Shards are numbered as they come back, so this dataset (and only it: it holds its own copy of the
-    # DataContext) must keep the source's order.
-    rows.context.execution_options.preserve_order = True
+    # This dataset (and only it: it holds its own copy of the DataContext) keeps the source's order, as
+    # shards are numbered as they come back, and bounds its object store use: read tasks that ask for no CPU
+    # otherwise decode far ahead of the actors, up to Ray Data's share of the object store.
+    options = rows.context.execution_options
+    options.preserve_order = True
+    options.resource_limits = ray.data.ExecutionResources(object_store_memory=read_ahead_bytes(source, pool, actors))
     mapped = rows.map_batches(
         node_tagged(batch_class),
         fn_constructor_kwargs=constructor_kwargs,
@@ -124,6 +132,15 @@ def map_frame_table(
             result.shards.append(Shard.from_dict(record))
             progress.advance(record["rows"])
     return result
+
+
+def read_ahead_bytes(
+    source: FrameTableDatasource | CopiedFramesDatasource, pool: ActorPoolSettings, actors: int
+) -> int:
+    """The object store the mapping may hold: ``_READ_AHEAD_BATCHES_PER_ACTOR`` batches of rows per actor."""
+    row_bytes = source.estimate_inmemory_data_size() / max(1, source.row_count())
+    rows = _READ_AHEAD_BATCHES_PER_ACTOR * pool.resolved_batch_size() * actors
+    return max(_MIN_READ_AHEAD_BYTES, int(rows * row_bytes))
 
 
 def node_tagged(batch_class: type) -> type:

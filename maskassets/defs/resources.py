@@ -117,7 +117,7 @@ class VideoFolderResource(dg.ConfigurableResource):
 
     def frames_fingerprint(self) -> str:
         """What decides the stored frames' bytes: their image format (how the video is cut does not)."""
-        return fingerprint(asdict(self.image_format()))
+        return fingerprint(self.image_format().identity())
 
 
 #: A detector actor imports torch and loads the model before its first frame (seconds on a CPU or a GPU): a video

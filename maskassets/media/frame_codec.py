@@ -1,10 +1,10 @@
-"""How frames are stored: as JPEG images in parquet by default, as lossless PNG, or as the source's own packets
-(``source``: a copy of each segment's packets, decoded again by the stages that read it, see packet_copy).
+"""How frames are stored: as the source's own packets by default (``source``: a copy of each segment's packets,
+decoded again by the stages that read it, see packet_copy), or as JPEG or lossless PNG images in parquet.
 
-Chosen by `python bench/frame_codec.py` (README, design notes): on 720p frames JPEG at quality 95 is 4.2x
-smaller than PNG level 1, 14x cheaper to encode and 3.9x cheaper to decode, its worst frame 41.7 dB PSNR
-from the decoded source (39-48 dB over the three clips measured), and it decodes in batches on a GPU
-(``torchvision.io.decode_jpeg``). PNG keeps every pixel, for users who need the frames bit-exact.
+Chosen by `python bench/frame_codec.py` (README, design notes): on 720p frames the copied packets take 44x
+fewer bytes than JPEG at quality 95 and decode as fast, with every pixel of a sequential decode; JPEG is
+4.2x smaller than PNG level 1 and decodes in batches on a GPU (``torchvision.io.decode_jpeg``); PNG keeps
+every pixel of frames a user wants as images.
 """
 
 from __future__ import annotations
@@ -36,12 +36,18 @@ class FrameFormat:
         """Whether each frame is an image in the frames table (else the source's packets are copied)."""
         return self.name != "source"
 
+    def identity(self) -> dict[str, object]:
+        """What decides the stored bytes: the quality only matters to JPEG."""
+        return {"name": self.name, "jpeg_quality": self.jpeg_quality} if self.name == "jpeg" else {"name": self.name}
+
     def encode(self, rgb: np.ndarray) -> bytes:
-        extension, params = (
-            (".jpg", [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
-            if self.name == "jpeg"
-            else (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        )
+        """One frame as a stored image."""
+        if not self.stores_images:
+            raise ValueError("frames kept as the source's packets are not stored as images")
+        extension, params = {
+            "jpeg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]),
+            "png": (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1]),
+        }[self.name]
         ok, encoded = cv2.imencode(extension, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
         if not ok:
             raise ValueError(f"could not {self.name}-encode a frame of shape {rgb.shape}")

@@ -172,6 +172,13 @@ def test_how_the_model_runs_leaves_the_checkpoint_fresh(built, monkeypatch, sett
     assert (statuses["model_checkpoint"], statuses["frame_predictions"]) == ("FRESH", "STALE")
 
 
+def test_a_jpeg_quality_change_leaves_frames_kept_as_the_sources_packets_fresh(built, monkeypatch):
+    monkeypatch.setenv("MASKASSETS_JPEG_QUALITY", "80")
+    assert set(stale_statuses(built, "a.mp4").values()) == {"FRESH"}
+    monkeypatch.setenv("MASKASSETS_FRAME_FORMAT", "jpeg")
+    assert stale_statuses(built, "a.mp4")["video_frames"] == "STALE"
+
+
 def test_a_tracker_change_reruns_the_tracks_and_what_reads_them_not_inference(built, pipeline_env, monkeypatch):
     before = _folders(pipeline_env)
     monkeypatch.setenv("MASKASSETS_TRACK_LOST_SECONDS", "2.5")
