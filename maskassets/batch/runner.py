@@ -23,11 +23,11 @@ from maskassets.storage.sharded_tables import Shard, ShardLayout, ShardWriter
 #: Reading and writing shards is light next to the model or drawing; asking no CPU for those tasks keeps an
 #: actor pool that fills every CPU from starving them, which is how a pool of 2 on 2 CPUs deadlocks.
 _LIGHT_TASK_CPUS = 0.0
-#: Rows read ahead of each actor, in batches: enough that an actor never waits on a read, few enough that
-#: what is read ahead stays a few hundred MB of frames whatever the video's length.
+#: Rows read ahead of each actor, in batches, so that an actor never waits on a read.
 _READ_AHEAD_BATCHES_PER_ACTOR = 4
-#: The read-ahead's floor: a read task's blocks and the mapped rows must fit in it with room to spare.
-_MIN_READ_AHEAD_BYTES = 256 * 2**20
+#: The read-ahead's floor, whatever the video's length: at 256 MiB two CPU actors waited on Ray Data's
+#: scheduling (frame_predictions 1.3x slower in bench/scale.py's 720p run), at 1 GiB as fast as unbounded.
+_MIN_READ_AHEAD_BYTES = 2**30
 
 
 @dataclass(frozen=True)
