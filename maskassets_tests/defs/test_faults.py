@@ -47,8 +47,14 @@ def _materialize_frames(artifacts: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command_line(_materialize_command("video_frames", KEY)),
         cwd=REPO_ROOT,
-        # Shards of 1 MiB flush row groups of half that: the first appears long before the step ends.
-        env={**os.environ, "MASKASSETS_ARTIFACTS": str(artifacts), "MASKASSETS_MAX_SHARD_MIB": "1"},
+        # Frames as PNG images in shards of 1 MiB flush row groups of half that: the first appears long before
+        # the step ends (kept as the source's packets, a segment's rows are a few KB written at its end).
+        env={
+            **os.environ,
+            "MASKASSETS_ARTIFACTS": str(artifacts),
+            "MASKASSETS_MAX_SHARD_MIB": "1",
+            "MASKASSETS_FRAME_FORMAT": "png",
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
