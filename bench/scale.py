@@ -87,7 +87,6 @@ class TreeSampler:
         self.samples: list[tuple[float, float]] = []
         self.peak_root = 0
         self.peak_other = 0
-        #: What the process that held ``peak_other`` was (a Ray worker's title names its task or actor).
         self.peak_other_name = ""
         self.peak_own_other = 0
         self.peak_store_mapped = 0
@@ -101,8 +100,6 @@ class TreeSampler:
             try:
                 with process.oneshot():
                     times, rss = process.cpu_times(), process.memory_info().rss
-                    title = " ".join(process.cmdline())[:80]
-                    store = _object_store_rss(process) if len(self.samples) % _MAPS_EVERY == 0 else None
             except psutil.Error:
                 continue
             self.cpu_by_pid[process.pid] = times.user + times.system
@@ -110,7 +107,8 @@ class TreeSampler:
                 self.peak_root = max(self.peak_root, rss)
                 continue
             if rss > self.peak_other:
-                self.peak_other, self.peak_other_name = rss, title
+                self.peak_other, self.peak_other_name = rss, _title(process)
+            store = _object_store_rss(process) if len(self.samples) % _MAPS_EVERY == 0 else None
             if store is not None:
                 self.peak_own_other = max(self.peak_own_other, rss - store)
                 self.peak_store_mapped = max(self.peak_store_mapped, store)
@@ -124,9 +122,20 @@ class TreeSampler:
         return earlier[-1] if earlier else 0.0
 
 
-def _object_store_rss(process: psutil.Process) -> int:
-    """The resident pages of Ray's object store (plasma's shared file) that ``process`` maps."""
-    return sum(region.rss for region in process.memory_maps() if "/plasma" in region.path)
+def _object_store_rss(process: psutil.Process) -> int | None:
+    """The resident pages of Ray's object store (plasma's shared file) that ``process`` maps; None once it ended."""
+    try:
+        return sum(region.rss for region in process.memory_maps() if "/plasma" in region.path)
+    except psutil.Error:
+        return None
+
+
+def _title(process: psutil.Process) -> str:
+    """A Ray worker's title names its task or actor."""
+    try:
+        return " ".join(process.cmdline())[:80]
+    except psutil.Error:
+        return ""
 
 
 def make_clips(scratch: Path, seconds: float, resolutions: list[int]) -> dict[str, Path]:
