@@ -1,6 +1,7 @@
 """The Ray task that makes one segment of the annotated video: it reads its frames and those frames' tracks from
 the stored tables, draws the detections above the threshold and encodes the frames into a file that starts on a
-keyframe, so output_webm joins it to the others without re-encoding."""
+keyframe, so output_webm joins it to the others without re-encoding; it decodes the file once, proving a player
+can, so that no task has to decode the whole video in one piece."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.detection.box_drawing import BoxAnnotator
 from maskassets.detection.detections import Detections
 from maskassets.media.previews import encode_jpeg
+from maskassets.media.video import stream_timing
 from maskassets.media.video_writing import EncoderSettings, VideoWriter
 from maskassets.storage import schema
 from maskassets.storage.artifact_store import ArtifactStore, Manifest
@@ -55,6 +57,8 @@ class AnnotatedSegment:
     file: str
     first_frame: int
     frames: int
+    #: The frames decoding the encoded file gave.
+    decoded_frames: int
     bytes: int
     last_pts_seconds: float
     node_id: str
@@ -96,7 +100,7 @@ def annotate_segment(
     picture: Picture,
     poster_index: int,
 ) -> AnnotatedSegment:
-    """Draw and encode frames ``first_frame``..``end_frame - 1`` into ``directory / file``."""
+    """Draw and encode frames ``first_frame``..``end_frame - 1`` into ``directory / file``, and decode it."""
     # Segments run side by side, a CPU each (Ray reserves one per task): threads within one would compete with
     # the other segments for the same cores (libvpx's own took about a tenth more CPU per 720p frame here). A
     # video encoded in one piece keeps the encoder's threads.
@@ -123,12 +127,14 @@ def annotate_segment(
                     poster = encode_jpeg(rgb)
                 last_pts = pts_seconds
         encoded_bytes = os.path.getsize(local_path)
+        decoded_frames = stream_timing(UPath(local_path), decode=True).frame_count
         target.parent.mkdir(parents=True, exist_ok=True)
         target.fs.put_file(local_path, target.path)
     return AnnotatedSegment(
         file=file,
         first_frame=frame_range.first_frame,
         frames=writer.frames_written,
+        decoded_frames=decoded_frames,
         bytes=encoded_bytes,
         last_pts_seconds=last_pts,
         node_id=ray.get_runtime_context().get_node_id(),

@@ -14,7 +14,7 @@ from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArt
 from maskassets.storage.schema import POSTER_FILE
 
 STAGE = "output_webm"
-CODE_VERSION = "6"
+CODE_VERSION = "7"
 
 
 def require_codec(annotated: Manifest, codec: str) -> None:
@@ -25,6 +25,16 @@ def require_codec(annotated: Manifest, codec: str) -> None:
             f"The annotated frames of '{annotated.partition}' are encoded as {encoded or 'frames, not video'}, but "
             f"`encoder.codec` is {codec}: materialize annotated_frames with output_webm (--select "
             "'annotated_frames,output_webm'), or run the whole chain."
+        )
+
+
+def require_decoded(annotated: Manifest) -> None:
+    """Refuse segments that no task decoded when they were encoded (an earlier maskassets decoded only here)."""
+    if "decoded_frames" not in annotated.metadata:
+        raise ValueError(
+            f"The annotated frames of '{annotated.partition}' were encoded by an earlier maskassets, which did not "
+            "decode them: materialize annotated_frames with output_webm (--select 'annotated_frames,output_webm'), "
+            "or run the whole chain."
         )
 
 
@@ -51,7 +61,7 @@ def publish_video(
         "path": str(target),
         "bytes": joined.bytes,
         "frame_count": meta["frame_count"],
-        "decoded_frames": joined.decoded_frames,
+        "decoded_frames": meta["decoded_frames"],
         "segments": len(segments),
         "duration_seconds": meta["duration_seconds"],
         "fps": meta["fps"],

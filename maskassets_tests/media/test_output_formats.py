@@ -1,8 +1,9 @@
 """MP4 (H.264, index first) for players that want it, WebM by default; switching between them draws and encodes
-the annotated frames again, and publishing alone refuses segments of the other codec."""
+the annotated frames again, and publishing alone refuses segments of the other codec or that no task decoded."""
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -122,3 +123,33 @@ def test_segments_encoded_in_parallel_join_into_one_video_with_the_source_timest
     }
     (plays,) = [e for e in run.get_asset_check_evaluations() if e.check_name == "plays_like_source"]
     assert plays.passed, plays.description
+
+
+def test_publishing_segments_no_task_decoded_is_refused_naming_the_fix(pipeline_env, dagster_home):
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=6)
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    with dg.DagsterInstance.get() as instance:
+        register_and_run(instance, ["clip.mp4"])
+        # What an earlier maskassets left: segments it decoded only when joining them.
+        manifest_file = Path(pipeline_env["MASKASSETS_ARTIFACTS"]) / "annotated_frames" / "clip.mp4" / "manifest.json"
+        manifest = json.loads(manifest_file.read_text())
+        del manifest["metadata"]["decoded_frames"]
+        manifest_file.write_text(json.dumps(manifest))
+        published = store.require_manifest("output_webm", "clip.mp4")
+        alone = (
+            build_definitions()
+            .resolve_job_def("video_pipeline")
+            .execute_in_process(
+                partition_key="clip.mp4",
+                instance=instance,
+                asset_selection=[dg.AssetKey("output_webm")],
+                raise_on_error=False,
+            )
+        )
+
+    assert not alone.success
+    (failure,) = [event for event in alone.all_events if event.is_step_failure]
+    assert "were encoded by an earlier maskassets, which did not decode them: materialize annotated_frames" in (
+        failure.step_failure_data.error.to_string()
+    )
+    assert store.require_manifest("output_webm", "clip.mp4") == published
