@@ -78,6 +78,9 @@ class Run:
     def cpu_ms_per_frame(self, stage: str) -> float:
         return 1000 * self.stage_cpu_seconds.get(stage, 0.0) / self.frames
 
+    def stage_frames_per_second(self) -> dict[str, float]:
+        return {stage: round(self.frames_per_second(stage), 1) for stage in STAGES}
+
     def frames_per_second(self, stage: str) -> float:
         seconds = self.stage_seconds.get(stage)
         return self.frames / seconds if seconds else 0.0
@@ -291,16 +294,17 @@ def _stored_bytes(artifacts: Path, key: str) -> dict[str, int]:
 
 def print_table(runs: list[Run]) -> None:
     header = f"{'code':10} {'clip':12} {'cpus':>4} {'frames':>6} {'wall s':>7} {'rerun s':>7}"
-    header += "".join(f" {stage[:10]:>22}" for stage in STAGES)
+    header += "".join(f" {stage[:10]:>30}" for stage in STAGES)
     header += f" {'non-model ms/frame':>18} {'stored/source':>13} {'RSS driver':>10} {'RSS other':>9}"
     header += f" {'other w/o store':>15} {'store mapped':>12}"
     print(header)
-    print(" " * 50 + "".join(f" {'wall s, CPU ms/frame':>22}" for _ in STAGES))
+    print(" " * 50 + "".join(f" {'wall s, CPU ms/frame, frames/s':>30}" for _ in STAGES))
     for run in runs:
         line = f"{run.code:10} {run.clip:12} {run.cpus:>4} {run.frames:>6} {run.wall_seconds:>7.1f} "
         line += f"{run.rerun_seconds or 0:>7.1f}"
         for stage in STAGES:
             line += f" {run.stage_seconds.get(stage, 0):>11.1f} {run.cpu_ms_per_frame(stage):>10.1f}"
+            line += f" {run.frames_per_second(stage):>7.1f}"
         non_model = sum(run.cpu_ms_per_frame(stage) for stage in NON_MODEL_STAGES)
         ratio = sum(run.stored_bytes.values()) / run.source_bytes
         line += f" {non_model:>18.1f} {ratio:>13.2f}"
@@ -402,7 +406,7 @@ def main() -> None:
         "this_tree_commit": this_commit,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "summary": summarize(runs),
-        "runs": [asdict(run) for run in runs],
+        "runs": [asdict(run) | {"stage_frames_per_second": run.stage_frames_per_second()} for run in runs],
     }
     for name, entry in result["summary"].items():
         print(f"{name}: {json.dumps(entry)}")
