@@ -31,6 +31,27 @@ def _top_level_boxes(path: Path) -> list[str]:
     return boxes
 
 
+def _publish_alone(instance: dg.DagsterInstance, partition_key: str) -> dg.ExecuteInProcessResult:
+    """output_webm materialized on its own, as `--select output_webm` does."""
+    return (
+        build_definitions()
+        .resolve_job_def("video_pipeline")
+        .execute_in_process(
+            partition_key=partition_key,
+            instance=instance,
+            asset_selection=[dg.AssetKey("output_webm")],
+            raise_on_error=False,
+        )
+    )
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    """The error of the run's one failed step."""
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    return failure.step_failure_data.error.to_string()
+
+
 def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env, dagster_home, monkeypatch):
     make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "odd.mp4", frames=6, width=129, height=97)
     monkeypatch.setenv("MASKASSETS_CODEC", "h264")
@@ -56,23 +77,12 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
         assert plays.passed, plays.description
 
         monkeypatch.setenv("MASKASSETS_CODEC", "vp8")
-        alone = (
-            build_definitions()
-            .resolve_job_def("video_pipeline")
-            .execute_in_process(
-                partition_key="odd.mp4",
-                instance=instance,
-                asset_selection=[dg.AssetKey("output_webm")],
-                raise_on_error=False,
-            )
-        )
+        alone = _publish_alone(instance, "odd.mp4")
         (webm_run,) = register_and_run(instance, ["odd.mp4"]).values()
 
     # The segments are H.264: the published video cannot become a WebM without drawing them again.
-    assert not alone.success
-    (failure,) = [event for event in alone.all_events if event.is_step_failure]
     assert "are encoded as h264, but `encoder.codec` (MASKASSETS_CODEC) is vp8: materialize annotated_frames" in (
-        failure.step_failure_data.error.to_string()
+        _failure(alone)
     )
     assert reused_by_stage(webm_run) == {
         "model_checkpoint": True,
@@ -136,20 +146,9 @@ def test_publishing_segments_no_task_decoded_is_refused_naming_the_fix(pipeline_
         del manifest["metadata"]["decoded_frames"]
         manifest_file.write_text(json.dumps(manifest))
         published = store.require_manifest("output_webm", "clip.mp4")
-        alone = (
-            build_definitions()
-            .resolve_job_def("video_pipeline")
-            .execute_in_process(
-                partition_key="clip.mp4",
-                instance=instance,
-                asset_selection=[dg.AssetKey("output_webm")],
-                raise_on_error=False,
-            )
-        )
+        alone = _publish_alone(instance, "clip.mp4")
 
-    assert not alone.success
-    (failure,) = [event for event in alone.all_events if event.is_step_failure]
     assert "were encoded by an earlier maskassets, which did not decode them: materialize annotated_frames" in (
-        failure.step_failure_data.error.to_string()
+        _failure(alone)
     )
     assert store.require_manifest("output_webm", "clip.mp4") == published
