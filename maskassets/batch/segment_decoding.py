@@ -117,8 +117,8 @@ def frames_table(frames: Sequence[DecodedFrame], frame_format: FrameFormat) -> p
     columns = {
         schema.FRAME_INDEX: [frame.index for frame in frames],
         schema.PTS_SECONDS: [frame.pts_seconds for frame in frames],
-        schema.WIDTH: [frame.rgb.shape[1] for frame in frames],
-        schema.HEIGHT: [frame.rgb.shape[0] for frame in frames],
+        schema.WIDTH: [frame.size[0] for frame in frames],
+        schema.HEIGHT: [frame.size[1] for frame in frames],
     }
     if not frame_format.stores_images:
         return pa.Table.from_pydict(columns, schema=schema.FRAME_TIMES_SCHEMA)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import islice
 
-import numpy as np
+import av
 
 from maskassets.media.frame_codec import decode_frame
 from maskassets.media.packet_copy import CopiedSegment, copied_segments, iter_copied_frames
@@ -28,18 +28,23 @@ def iter_stored_frames(
         rows = batch.to_pydict()
         times = zip(rows[schema.FRAME_INDEX], rows[schema.PTS_SECONDS], strict=True)
         for position, (index, pts_seconds) in enumerate(times):
-            rgb = decode_frame(rows[schema.IMAGE][position]) if pictures is None else next(pictures, None)
-            if rgb is None:
+            if pictures is None:
+                yield DecodedFrame(index, pts_seconds, decode_frame(rows[schema.IMAGE][position]))
+                continue
+            decoded = next(pictures, None)
+            if decoded is None:
                 raise ValueError(
                     f"the copied packets of '{frames.partition}' end before its frame {index}; "
                     "materialize video_frames again"
                 )
-            yield DecodedFrame(index=index, pts_seconds=pts_seconds, rgb=rgb)
+            picture, rotation = decoded
+            yield DecodedFrame(index, pts_seconds, picture, rotation)
 
 
 def _copied_pictures(
     store: ArtifactStore, frames: Manifest, copies: list[CopiedSegment], first_frame: int, end_frame: int | None
-) -> Iterator[np.ndarray]:
+) -> Iterator[tuple[av.VideoFrame, int]]:
+    """The decoded pictures of the frames asked for, each with the rotation that turns it upright."""
     for copy in copies:
         copy_end = copy.first_frame + copy.frames
         if copy_end <= first_frame or (end_frame is not None and copy.first_frame >= end_frame):
@@ -47,4 +52,5 @@ def _copied_pictures(
         start = max(0, first_frame - copy.first_frame)
         end = copy_end if end_frame is None else min(end_frame, copy_end)
         path = store.artifact_path(frames, copy.file)
-        yield from islice(iter_copied_frames(path, copy, start=start), end - copy.first_frame - start)
+        pictures = islice(iter_copied_frames(path, copy, start=start), end - copy.first_frame - start)
+        yield from ((picture, copy.rotation) for picture in pictures)

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
-import numpy as np
 from upath import UPath
 
-from maskassets.media.video import decode_packets, open_video_container, upright_rgb
+from maskassets.media.video import decode_packets, open_video_container
 
 #: The container the packets are copied into: it carries nearly every codec FFmpeg decodes.
 COPY_FORMAT = "matroska"
@@ -133,8 +132,9 @@ class PacketCopyError(ValueError):
     """A video whose packets the copy's container cannot carry."""
 
 
-def iter_copied_frames(path: UPath, segment: CopiedSegment, *, start: int = 0) -> Iterator[np.ndarray]:
-    """The frames of a copied segment as upright RGB, from its ``start``-th frame on."""
+def iter_copied_frames(path: UPath, segment: CopiedSegment, *, start: int = 0) -> Iterator[av.VideoFrame]:
+    """The frames of a copied segment, from its ``start``-th frame on, as decoded: ``segment.rotation`` turns them
+    upright."""
     skipped, owned = set(segment.skipped), 0
     with open_video_container(path) as container:
         stream = container.streams.video[0]
@@ -145,7 +145,7 @@ def iter_copied_frames(path: UPath, segment: CopiedSegment, *, start: int = 0) -
             if position in skipped:
                 continue
             if owned >= start:
-                yield upright_rgb(frame, segment.rotation)
+                yield frame
             owned += 1
             if owned == segment.frames:
                 return

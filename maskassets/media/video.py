@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING, BinaryIO
 
 import av
@@ -49,9 +50,29 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class DecodedFrame:
+    """One frame in presentation order. A decoder's picture becomes upright RGB only when ``rgb`` is first read,
+    so that a reader needing only the frame's size and time (video_frames copying the source's packets) does
+    not pay for the conversion."""
+
     index: int
     pts_seconds: float
-    rgb: np.ndarray
+    picture: av.VideoFrame | np.ndarray
+    #: Counterclockwise degrees a decoder's picture is turned by to be upright (an RGB array is upright already).
+    rotation: int = 0
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        if isinstance(self.picture, np.ndarray):
+            return self.picture
+        return upright_rgb(self.picture, self.rotation)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height, upright."""
+        if isinstance(self.picture, np.ndarray):
+            return self.picture.shape[1], self.picture.shape[0]
+        width, height = self.picture.width, self.picture.height
+        return (height, width) if _quarter_turns(self.rotation) % 2 else (width, height)
 
 
 @dataclass
@@ -199,7 +220,7 @@ def iter_frames(
         for index, (frame, seconds) in enumerate(timed, start=segment.first_frame):
             if first_pts is None:
                 first_pts = seconds
-            yield DecodedFrame(index=index, pts_seconds=seconds - first_pts, rgb=upright_rgb(frame, frame.rotation))
+            yield DecodedFrame(index, seconds - first_pts, frame, frame.rotation)
 
 
 def upright_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
