@@ -27,10 +27,15 @@ class OutputFormat:
     container_options: dict[str, str]
 
 
-_LIBVPX_OPTIONS = {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
+# Neither makes alternate reference frames: each packet is then one shown frame, so segments join packet by packet.
+# VP8 runs libvpx's realtime mode at the fixed speed a negative cpu-used names (a positive one lets the encoder pick
+# its speed by the clock, so the same frames could encode differently from run to run): 0.6x the CPU of good/4 a
+# 720p frame for the same bytes and 0.2 dB less (bench/output_encoding.py).
+_VP8_OPTIONS = {"deadline": "realtime", "cpu-used": "-6", "auto-alt-ref": "0"}
+_VP9_OPTIONS = {"deadline": "good", "cpu-used": "4", "auto-alt-ref": "0"}
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
-    "vp8": OutputFormat("libvpx", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
-    "vp9": OutputFormat("libvpx-vp9", "webm", "webm", "video/webm", _LIBVPX_OPTIONS, {}),
+    "vp8": OutputFormat("libvpx", "webm", "webm", "video/webm", _VP8_OPTIONS, {}),
+    "vp9": OutputFormat("libvpx-vp9", "webm", "webm", "video/webm", _VP9_OPTIONS, {}),
     # "faststart" moves the index (moov atom) before the media, so a browser starts playing before the
     # whole file has arrived; the main profile plays in every browser and phone.
     "h264": OutputFormat(
@@ -67,7 +72,7 @@ def yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
     if rgb.shape[0] % 2 or rgb.shape[1] % 2:
         # OpenCV converts even sides only; the encoder converts odd ones itself.
         return av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    # OpenCV's conversion costs a fifth of FFmpeg's (1.6 ms against 7.2 a 720p frame here, bench/output_encoding.py).
+    # OpenCV's conversion costs a fifth to a third of FFmpeg's CPU (bench/output_encoding.py).
     return av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
 
 

