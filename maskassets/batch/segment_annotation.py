@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+import av
 import cv2
-import numpy as np
 import ray
 from upath import UPath
 
@@ -121,10 +121,10 @@ def annotate_segment(
             bitrate=encoder.bitrate,
             threads=encoder_threads,
         ) as writer:
-            for index, pts_seconds, rgb in _drawn_frames(store, frames, tracks, frame_range, drawing):
-                writer.write(rgb, pts_seconds)
+            for index, pts_seconds, picture in _drawn_frames(store, frames, tracks, frame_range, drawing):
+                writer.write(picture, pts_seconds)
                 if index == poster_index:
-                    poster = encode_jpeg(rgb)
+                    poster = encode_jpeg(picture.to_ndarray(format="rgb24"))
                 last_pts = pts_seconds
         encoded_bytes = os.path.getsize(local_path)
         decoded_frames = stream_timing(UPath(local_path), decode=True).frame_count
@@ -144,8 +144,8 @@ def annotate_segment(
 
 def _drawn_frames(
     store: ArtifactStore, frames: Manifest, tracks: Manifest, frame_range: FrameRange, drawing: Drawing
-) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Each frame of the range, in order, with its time and its picture with the detections drawn on it."""
+) -> Iterator[tuple[int, float, av.VideoFrame]]:
+    """Each frame of the range, in order, with its time and its picture (4:2:0) with the detections drawn on it."""
     span = {"first_frame": frame_range.first_frame, "end_frame": frame_range.end_frame}
     track_rows = (
         row
@@ -165,5 +165,6 @@ def _drawn_frames(
             track_ids=found[schema.TRACK_IDS],
             trails=found[schema.TRAILS],
         ).above(drawing.threshold)
-        rgb = drawing.annotator.annotate(frame.rgb, detections) if len(detections) else frame.rgb
-        yield frame.index, frame.pts_seconds, rgb
+        picture = frame.to_yuv420()
+        drawing.annotator.annotate(picture, detections)
+        yield frame.index, frame.pts_seconds, picture

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import av
 import cv2
 import numpy as np
 
 from maskassets.detection.detections import Detections, class_name
+from maskassets.detection.yuv420_canvas import RGB, Yuv420Canvas
 
-RGB = tuple[int, int, int]
 #: The tutorial's colours (PIL's "green", "red", "yellow"); classes without a colour are drawn white.
 DEFAULT_CLASS_COLORS: dict[str, RGB] = {
     "with_mask": (0, 128, 0),
@@ -42,34 +43,35 @@ class BoxAnnotator:
         self.show_labels = show_labels
         self.trail_points = trail_points
 
-    def annotate(self, scene: np.ndarray, detections: Detections) -> np.ndarray:
-        """A copy of the RGB ``scene`` with ``detections`` drawn on it."""
-        canvas = np.ascontiguousarray(scene).copy()
+    def annotate(self, frame: av.VideoFrame, detections: Detections) -> None:
+        """Draw ``detections`` on the 4:2:0 ``frame``, in place."""
+        canvas = Yuv420Canvas(frame)
         for position in np.argsort(detections.scores, kind="stable"):
             name = class_name(self.class_names, int(detections.labels[position]))
             color = self.class_colors.get(name, _UNKNOWN_CLASS_COLOR)
             x1, y1, x2, y2 = (int(round(float(v))) for v in detections.boxes[position])
-            cv2.rectangle(canvas, (x1, y1), (x2, y2), color, self.line_width)
+            canvas.outline((x1, y1), (x2, y2), color, self.line_width)
             if self.trail_points and detections.trails is not None:
                 self._draw_trail(canvas, detections.trails[position], color)
             if self.show_labels:
                 self._draw_label(canvas, label_text(detections, position, name), (x1, y1), color)
-        return canvas
 
-    def _draw_trail(self, canvas: np.ndarray, trail: Sequence[float], color: RGB) -> None:
+    def _draw_trail(self, canvas: Yuv420Canvas, trail: Sequence[float], color: RGB) -> None:
         """The track's path to this box: its latest ``trail_points`` centres, joined."""
         points = np.round(np.asarray(trail, dtype=np.float64).reshape(-1, 2)[-self.trail_points :]).astype(np.int32)
         if len(points) > 1:
-            cv2.polylines(
-                canvas, [points], isClosed=False, color=color, thickness=self.line_width, lineType=cv2.LINE_AA
-            )
+            canvas.polyline(points, color, self.line_width)
 
-    def _draw_label(self, canvas: np.ndarray, text: str, corner: tuple[int, int], color: RGB) -> None:
+    def _draw_label(self, canvas: Yuv420Canvas, text: str, corner: tuple[int, int], color: RGB) -> None:
+        """The text on a filled box of the class colour, above the box's corner or, where there is no room, below
+        it; drawn in RGB and pasted, as text needs every pixel's colour (4:2:0 holds one per 2x2 block)."""
         (text_width, text_height), baseline = cv2.getTextSize(text, _FONT, self.font_scale, 1)
+        label = np.empty((text_height + baseline + 1, text_width + 1, 3), dtype=np.uint8)
+        label[:] = color
+        cv2.putText(label, text, (0, text_height), _FONT, self.font_scale, _TEXT_COLOR, 1, cv2.LINE_AA)
         x, y = corner
         top = y - text_height - baseline if y - text_height - baseline >= 0 else y
-        cv2.rectangle(canvas, (x, top), (x + text_width, top + text_height + baseline), color, cv2.FILLED)
-        cv2.putText(canvas, text, (x, top + text_height), _FONT, self.font_scale, _TEXT_COLOR, 1, cv2.LINE_AA)
+        canvas.paste(label, (x, top))
 
 
 def label_text(detections: Detections, position: int, name: str) -> str:

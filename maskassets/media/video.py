@@ -14,6 +14,7 @@ import av
 import numpy as np
 from upath import UPath
 
+from maskassets.media import yuv420
 from maskassets.media.frame_timing import fill_missing_times
 from maskassets.storage.errors import explain_storage_errors
 
@@ -63,6 +64,13 @@ class DecodedFrame:
         if isinstance(self.picture, np.ndarray):
             return self.picture
         return upright_rgb(self.picture, self.rotation)
+
+    def to_yuv420(self) -> av.VideoFrame:
+        """The picture upright as a new 4:2:0 frame, to draw on and encode (a decoder's own frame may be a
+        picture later frames are predicted from, so it is never drawn on)."""
+        if isinstance(self.picture, np.ndarray):
+            return yuv420.from_rgb(self.picture)
+        return upright_yuv420(self.picture, self.rotation)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -228,6 +236,16 @@ def upright_size(width: int, height: int, rotation: int) -> tuple[int, int]:
 def upright_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     """The frame as RGB, turned by ``rotation`` counterclockwise degrees as a player shows it."""
     return np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), _quarter_turns(rotation)))
+
+
+def upright_yuv420(frame: av.VideoFrame, rotation: int) -> av.VideoFrame:
+    """A copy of the frame as 4:2:0 YUV, turned by ``rotation`` counterclockwise degrees as a player shows it."""
+    source = frame if frame.format.name == yuv420.FORMAT else frame.reformat(format=yuv420.FORMAT)
+    width, height = upright_size(source.width, source.height, rotation)
+    upright = av.VideoFrame(width, height, yuv420.FORMAT)
+    for turned, plane in zip(yuv420.plane_arrays(upright), yuv420.plane_arrays(source), strict=True):
+        turned[...] = np.rot90(plane, _quarter_turns(rotation))
+    return upright
 
 
 def decode_packets(

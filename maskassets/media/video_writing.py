@@ -1,4 +1,4 @@
-"""Writing videos with PyAV: the output codecs, their containers and settings, and an encoder of RGB frames into a
+"""Writing videos with PyAV: the output codecs, their containers and settings, and an encoder of 4:2:0 frames into a
 WebM or an MP4."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from types import TracebackType
 from typing import Literal
 
 import av
-import cv2
-import numpy as np
+
+from maskassets.media import yuv420
 
 OutputCodec = Literal["vp8", "vp9", "h264"]
 
@@ -67,17 +67,8 @@ def output_file_name(codec: OutputCodec) -> str:
     return f"annotated.{OUTPUT_FORMATS[codec].extension}"
 
 
-def yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
-    """An RGB picture as the encoders take it: 4:2:0 YUV (BT.601, limited range, as FFmpeg's own conversion)."""
-    if rgb.shape[0] % 2 or rgb.shape[1] % 2:
-        # OpenCV converts even sides only; the encoder converts odd ones itself.
-        return av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    # OpenCV's conversion costs a fifth to a third of FFmpeg's CPU (bench/output_encoding.py).
-    return av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
-
-
 class VideoWriter:
-    """Encodes RGB frames with their timestamps into a WebM (VP8/VP9) or an MP4 (H.264); use it as a
+    """Encodes 4:2:0 frames with their timestamps into a WebM (VP8/VP9) or an MP4 (H.264); use it as a
     context manager."""
 
     def __init__(
@@ -108,10 +99,10 @@ class VideoWriter:
         self.frames_written = 0
         self._last_pts = -1
 
-    def write(self, rgb: np.ndarray, pts_seconds: float) -> None:
-        if self._even_sides and (rgb.shape[0] % 2 or rgb.shape[1] % 2):
-            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
-        frame = yuv420_frame(rgb)
+    def write(self, frame: av.VideoFrame, pts_seconds: float) -> None:
+        """Encode a 4:2:0 frame (``yuv420.from_rgb`` makes one of an RGB picture)."""
+        if self._even_sides:
+            frame = yuv420.padded_to_even(frame)
         # Two source timestamps may round to one millisecond; the containers need them strictly increasing.
         pts = max(round(pts_seconds / _OUTPUT_TIME_BASE), self._last_pts + 1)
         frame.pts = pts

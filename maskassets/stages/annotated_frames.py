@@ -15,7 +15,7 @@ from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArt
 from maskassets.storage.schema import ANNOTATED_SEGMENTS_FOLDER, POSTER_FILE
 
 STAGE = "annotated_frames"
-CODE_VERSION = "7"
+CODE_VERSION = "8"
 
 
 def annotate_frames(

@@ -15,6 +15,7 @@ import pytest
 
 from maskassets.definitions import build_definitions
 from maskassets.detection.detections import Detections, predictions_table
+from maskassets.media import yuv420
 from maskassets.media.video_writing import VideoWriter
 from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
 from maskassets.storage import schema
@@ -98,7 +99,7 @@ def test_the_output_must_play_like_its_source(tmp_path, source_pts, decoded_fram
         VideoWriter(staged.path("annotated.webm").path, width=64, height=48, rate=Fraction(12)) as writer,
     ):
         for index in range(6):
-            writer.write(moving_square(index, 64, 48), index / 12)
+            writer.write(yuv420.from_rgb(moving_square(index, 64, 48)), index / 12)
         staged.metadata["decoded_frames"] = decoded_frames
     manifest = store.require_manifest("output_webm", "clip.mp4")
     outcome = output_plays_like_source(store, manifest, "annotated.webm", source_pts_seconds=source_pts)

