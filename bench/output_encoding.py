@@ -37,6 +37,12 @@ SETTINGS = {
     "vp8 realtime cpu-used -6": ("libvpx", "webm", 10, {"deadline": "realtime", "cpu-used": "-6"}),
     "vp8 realtime cpu-used -8": ("libvpx", "webm", 10, {"deadline": "realtime", "cpu-used": "-8"}),
     "vp8 realtime cpu-used -10": ("libvpx", "webm", 10, {"deadline": "realtime", "cpu-used": "-10"}),
+    "vp8 realtime cpu-used -6, static-thresh 1000": (
+        "libvpx",
+        "webm",
+        10,
+        {"deadline": "realtime", "cpu-used": "-6", "static-thresh": "1000"},
+    ),
     "vp9 realtime cpu-used 8": ("libvpx-vp9", "webm", 10, {"deadline": "realtime", "cpu-used": "8"}),
     "h264 medium": ("libx264", "mp4", 20, {"preset": "medium", "profile": "main"}),
     "h264 veryfast": ("libx264", "mp4", 20, {"preset": "veryfast", "profile": "main"}),

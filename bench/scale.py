@@ -123,9 +123,10 @@ class TreeSampler:
                 continue
             if rss > self.peak_other:
                 self.peak_other, self.peak_other_name = rss, _title(process)
-            store = _object_store_rss(process) if len(self.samples) % _MAPS_EVERY == 0 else None
-            if store is not None:
-                self.peak_own_other = max(self.peak_own_other, rss - store)
+            split = _resident_and_store_pages(process) if len(self.samples) % _MAPS_EVERY == 0 else None
+            if split is not None:
+                resident, store = split
+                self.peak_own_other = max(self.peak_own_other, resident - store)
                 self.peak_store_mapped = max(self.peak_store_mapped, store)
         self.samples.append((time.time(), sum(self.cpu_by_pid.values())))
 
@@ -137,12 +138,14 @@ class TreeSampler:
         return earlier[-1] if earlier else 0.0
 
 
-def _object_store_rss(process: psutil.Process) -> int | None:
-    """The resident pages of Ray's object store (plasma's shared file) that ``process`` maps; None once it ended."""
+def _resident_and_store_pages(process: psutil.Process) -> tuple[int, int] | None:
+    """The resident pages ``process`` maps, all and those of Ray's object store (plasma's shared file), from one
+    read of its memory map, so that the two are of one moment; None once it ended."""
     try:
-        return sum(region.rss for region in process.memory_maps() if "/plasma" in region.path)
+        regions = process.memory_maps()
     except psutil.Error:
         return None
+    return sum(region.rss for region in regions), sum(region.rss for region in regions if "/plasma" in region.path)
 
 
 def _title(process: psutil.Process) -> str:
