@@ -51,7 +51,7 @@ CLIPS = ["bikes.mp4", "bigbuckbunny.mp4"]
 #: RGB to 4:2:0 YUV per way of converting: FFmpeg's (what an encoder does with RGB frames) and the writer's.
 CONVERSIONS = {
     "swscale (FFmpeg)": lambda rgb: av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"),
-    "OpenCV (the writer)": yuv420.from_rgb,
+    "OpenCV (yuv420.from_rgb)": yuv420.from_rgb,
 }
 
 
