@@ -66,8 +66,7 @@ class BoxAnnotator:
         """The text on a filled box of the class colour, above the box's corner or, where there is no room, below
         it; drawn in RGB and pasted, as text needs every pixel's colour (4:2:0 holds one per 2x2 block)."""
         (text_width, text_height), baseline = cv2.getTextSize(text, _FONT, self.font_scale, 1)
-        label = np.empty((text_height + baseline + 1, text_width + 1, 3), dtype=np.uint8)
-        label[:] = color
+        label = np.full((text_height + baseline + 1, text_width + 1, 3), color, dtype=np.uint8)
         cv2.putText(label, text, (0, text_height), _FONT, self.font_scale, _TEXT_COLOR, 1, cv2.LINE_AA)
         x, y = corner
         top = y - text_height - baseline if y - text_height - baseline >= 0 else y

@@ -3,6 +3,7 @@ RGB."""
 
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
@@ -15,13 +16,17 @@ from maskassets.model.detector_spec import DEFAULT_CLASS_NAMES
 _TOLERANCE = 6
 
 
+def _grey_frame(width: int, height: int) -> av.VideoFrame:
+    return yuv420.from_rgb(np.full((height, width, 3), 90, dtype=np.uint8))
+
+
 def _scene(width: int = 160, height: int = 120) -> np.ndarray:
     """The undrawn frame as it comes back."""
-    return yuv420.from_rgb(np.full((height, width, 3), 90, dtype=np.uint8)).to_ndarray(format="rgb24")
+    return _grey_frame(width, height).to_ndarray(format="rgb24")
 
 
 def _drawn(annotator: BoxAnnotator, detections: Detections, *, width: int = 160, height: int = 120) -> np.ndarray:
-    frame = yuv420.from_rgb(np.full((height, width, 3), 90, dtype=np.uint8))
+    frame = _grey_frame(width, height)
     annotator.annotate(frame, detections)
     return frame.to_ndarray(format="rgb24")
 
