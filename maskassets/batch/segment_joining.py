@@ -30,8 +30,8 @@ def join_segments(
     segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: UPath | None
 ) -> JoinedVideo:
     """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio`` (if any)
-    interleaved by time. Nothing is decoded: each segment was decoded when it was encoded, and starts on a
-    keyframe."""
+    interleaved by time. Nothing is decoded: each segment was checked to start on a keyframe when it was
+    encoded."""
     with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
         local_path = os.path.join(scratch, target.name)
         container, options = output_format.container, output_format.container_options

@@ -26,8 +26,8 @@ _DESCRIPTIONS = {
         "[0, 1], boxes as ordered corners inside the frame."
     ),
     PLAYS_LIKE_SOURCE: (
-        "The encoded video holds the source's frame count, duration and frame rate (read from its packets) and "
-        "decoded to every frame when it was encoded."
+        "The encoded video holds the source's frame count, duration and frame rate (read from its packets); each "
+        "of its segments opened on a keyframe of the video's size when it was encoded."
     ),
 }
 

@@ -313,27 +313,30 @@ class StreamTiming:
     last_pts_seconds: float
 
 
-def stream_timing(path: UPath, *, decode: bool = False) -> StreamTiming:
-    """How many frames the video stream of ``path`` holds and the span of their timestamps. By default
-    from its packets (one per frame in what maskassets writes; no pixel is decoded, so it is cheap on a
-    long video); with ``decode`` every frame is decoded, proving that a player can."""
-    timestamps: list[float] = []
+def stream_timing(path: UPath) -> StreamTiming:
+    """How many frames the video stream of ``path`` holds and the span of their timestamps, from its packets (one
+    per frame in what maskassets writes; no pixel is decoded, so it is cheap on a long video)."""
     with open_video_container(path) as container:
         stream = container.streams.video[0]
-        if decode:
-            timestamps = [float(frame.time) for frame in container.decode(stream) if frame.time is not None]
-        else:
-            timestamps = [
-                float(packet.pts * packet.time_base)
-                for packet in container.demux(stream)
-                if packet.size and packet.pts is not None
-            ]
+        timestamps = [
+            float(packet.pts * packet.time_base)
+            for packet in container.demux(stream)
+            if packet.size and packet.pts is not None
+        ]
     if not timestamps:
         return StreamTiming(frame_count=0, first_pts_seconds=0.0, last_pts_seconds=0.0)
     # Packets come in decode order, which B-frames (H.264) put out of presentation order.
     return StreamTiming(
         frame_count=len(timestamps), first_pts_seconds=min(timestamps), last_pts_seconds=max(timestamps)
     )
+
+
+def opening_keyframe_size(path: UPath) -> tuple[int, int] | None:
+    """The width and height of the first frame of ``path`` when it decodes and is a keyframe, which a player needs to
+    start there; None otherwise. Only that frame is decoded."""
+    with open_video_container(path) as container:
+        frame = _first_frame(container, container.streams.video[0])
+        return (frame.width, frame.height) if frame is not None and frame.key_frame else None
 
 
 def _strict_error(path: UPath, losses: DecodeLosses, reason: str) -> VideoDecodeError:

@@ -89,8 +89,9 @@ class VideoWriter:
         self._stream = self._container.add_stream(output.encoder, rate=rate)
         # 4:2:0 chroma needs even sides in H.264; VP8/VP9 take odd ones as they are.
         self._even_sides = codec == "h264"
-        self._stream.width = width + width % 2 if self._even_sides else width
-        self._stream.height = height + height % 2 if self._even_sides else height
+        #: The width and height the frames are encoded at.
+        self.encoded_size = (width + width % 2, height + height % 2) if self._even_sides else (width, height)
+        self._stream.width, self._stream.height = self.encoded_size
         self._stream.pix_fmt = "yuv420p"
         self._stream.bit_rate = bitrate
         self._stream.codec_context.time_base = _OUTPUT_TIME_BASE

@@ -1,6 +1,6 @@
 """Draw the tracked detections on the stored frames and encode them into the annotated video's segments: Ray
 tasks each take a run of frames, read those frames and their tracks, draw and encode them into a segment that
-starts on a keyframe, which output_webm joins to the others without re-encoding, and decode it once."""
+starts on a keyframe, which output_webm joins to the others without re-encoding."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ def annotate_frames(
     staged.path(POSTER_FILE).write_bytes(next(segment.poster_jpeg for segment in segments if segment.poster_jpeg))
     summary = {
         "frame_count": sum(segment.frames for segment in segments),
-        "decoded_frames": sum(segment.decoded_frames for segment in segments),
         "threshold": drawing.threshold,
         "codec": encoder.codec,
         "segments": len(segments),

@@ -28,16 +28,6 @@ def require_codec(annotated: Manifest, codec: str) -> None:
         )
 
 
-def require_decoded(annotated: Manifest) -> None:
-    """Refuse segments that no task decoded when they were encoded (an earlier maskassets decoded only here)."""
-    if "decoded_frames" not in annotated.metadata:
-        raise ValueError(
-            f"The annotated frames of '{annotated.partition}' were encoded by an earlier maskassets, which did not "
-            "decode them: materialize annotated_frames with output_webm (--select 'annotated_frames,output_webm'), "
-            "or run the whole chain."
-        )
-
-
 def publish_video(
     store: ArtifactStore,
     *,
@@ -61,7 +51,6 @@ def publish_video(
         "path": str(target),
         "bytes": joined.bytes,
         "frame_count": meta["frame_count"],
-        "decoded_frames": meta["decoded_frames"],
         "segments": len(segments),
         "duration_seconds": meta["duration_seconds"],
         "fps": meta["fps"],

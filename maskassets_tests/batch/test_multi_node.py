@@ -92,7 +92,7 @@ def test_every_parallel_stage_runs_on_both_nodes_with_s3_artifacts(
     for stage in PARALLEL_STAGES:
         manifest = store.require_manifest(stage, "clip.mp4")
         assert set(manifest.metadata["ray_nodes"]) == nodes, stage
-    assert store.require_manifest("output_webm", "clip.mp4").metadata["decoded_frames"] == 100
+    assert store.require_manifest("output_webm", "clip.mp4").metadata["frame_count"] == 100
 
 
 def test_a_local_artifact_root_on_two_nodes_is_refused_with_the_fix(two_node_cluster, pipeline_env, dagster_home):

@@ -38,7 +38,6 @@ def output_webm(
     annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
     stage.require_codec(annotated, settings.codec)
-    stage.require_decoded(annotated)
     keep_audio = settings.audio and sound.metadata["has_audio"]
     audio = store.artifact_path(sound, AUDIO_FILE) if keep_audio else None
 
