@@ -307,6 +307,12 @@ _CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}
 _DEFAULT_CRF = {"vp8": 10, "vp9": 10, "h264": 20}
 
 
+#: The address Ray reported for each cluster address this process joined. Ray names a cluster by its head node's
+#: IP, not by the address it was reached at (`localhost:6379`, a DNS name), so comparing with that address would
+#: leave and join the cluster again at every step, with a new job whose workers all start anew.
+_REPORTED_ADDRESSES: dict[str | None, str] = {}
+
+
 class RayClusterResource(LocalRay):
     """Starts a local Ray for the step, or joins a running cluster when ``address`` is set (for example
     ``127.0.0.1:6379`` after ``ray start --head``). It connects only when a stage has work for Ray, so
@@ -326,17 +332,30 @@ class RayClusterResource(LocalRay):
         videos: VideoFolderResource | None = None,
     ) -> None:
         """Connect (once per process), then refuse before any work local paths that other nodes cannot read."""
-        if not ray.is_initialized() or (
-            self.address is not None and ray.get_runtime_context().gcs_address != self.address
-        ):
+        if not self._joined():
             if ray.is_initialized():
                 ray.shutdown()
             self.connect(context)
+            _REPORTED_ADDRESSES[self.address] = ray.get_runtime_context().gcs_address
             self.on_connect(context)
         require_reachable_from_every_node(
             artifact_root=None if artifacts.shared_by_all_nodes else artifacts.root,
             videos_location=None if videos is None or artifacts.shared_by_all_nodes else videos.location,
         )
+
+    def connect(self, context: dg.AssetExecutionContext) -> None:
+        """Join the cluster at ``address`` (or start a local Ray), with Ray Data's options set in this process,
+        which runs every dataset. dagster-ray's own connect also sets them on a worker, through a task that
+        imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
+        self._context = ray.init(address=self.ray_address, **self.ray_init_options)
+        self.data_execution_options.apply()
+
+    def _joined(self) -> bool:
+        """Whether this process is on the cluster at ``address`` (any Ray it runs when ``address`` is unset)."""
+        if not ray.is_initialized():
+            return False
+        reported = ray.get_runtime_context().gcs_address
+        return self.address is None or _REPORTED_ADDRESSES.get(self.address) == reported
 
     def cleanup(self, context: dg.InitResourceContext, exception: BaseException | None) -> None:
         """Keep the connection: the next run in this process (`maskassets update` runs one per video)

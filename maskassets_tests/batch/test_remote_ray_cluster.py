@@ -47,17 +47,29 @@ def ray_head():
         subprocess.run([ray_cli, "stop", "--force"], capture_output=True)
 
 
-def test_predictions_run_on_a_cluster_reached_by_its_address(ray_head, pipeline_env, dagster_home, monkeypatch):
-    monkeypatch.setenv("MASKASSETS_RAY_ADDRESS", ray_head)
+def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pipeline_env, dagster_home, monkeypatch):
+    # Ray names the cluster by its head's IP (127.0.0.1 here), not by the name it was reached at.
+    monkeypatch.setenv("MASKASSETS_RAY_ADDRESS", ray_head.replace("127.0.0.1", "localhost"))
     monkeypatch.delenv("MASKASSETS_RAY_NUM_CPUS")
-    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=6)
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    make_clip(videos / "first.mp4", frames=6)
+    make_clip(videos / "second.mp4", frames=4)
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
-        result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
-    assert result.success
-    predictions = next(
-        event.materialization
-        for event in result.get_asset_materialization_events()
-        if event.materialization.asset_key == dg.AssetKey("frame_predictions")
-    )
-    assert predictions.metadata["ray_address"].value == ray_head
-    assert predictions.metadata["frame_count"].value == 6
+        results = register_and_run(instance, ["first.mp4", "second.mp4"])
+        connections = [
+            record.user_message
+            for result in results.values()
+            for record in instance.all_logs(result.run_id)
+            if record.user_message.startswith("Connected to")
+        ]
+    assert all(result.success for result in results.values())
+    for key, frames in (("first.mp4", 6), ("second.mp4", 4)):
+        predictions = next(
+            event.materialization
+            for event in results[key].get_asset_materialization_events()
+            if event.materialization.asset_key == dg.AssetKey("frame_predictions")
+        )
+        assert predictions.metadata["ray_address"].value == ray_head
+        assert predictions.metadata["frame_count"].value == frames
+    # Every Ray stage of both videos' runs (one process, as `maskassets update`) ran in the one job it joined.
+    assert connections == ["Connected to LocalRay via Ray Client"]
