@@ -11,7 +11,7 @@ import ray
 from dagster_ray import LocalRay
 from pydantic import AfterValidator, Field, model_validator
 
-from maskassets.batch.cluster import require_reachable_from_every_node
+from maskassets.batch.cluster import alive_nodes, require_reachable_from_every_node
 from maskassets.batch.runner import ActorPoolSettings
 from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
@@ -349,6 +349,14 @@ class RayClusterResource(LocalRay):
         imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
         self._context = ray.init(address=self.ray_address, **self.ray_init_options)
         self.data_execution_options.apply()
+
+    def on_connect(self, context: dg.AssetExecutionContext) -> None:
+        where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+        resources = ray.cluster_resources()
+        context.log.info(
+            f"Connected to {where}: {len(alive_nodes())} node(s), {resources.get('CPU', 0):g} CPU(s), "
+            f"{resources.get('GPU', 0):g} GPU(s)."
+        )
 
     def _joined(self) -> bool:
         """Whether this process is on the cluster at ``address`` (any Ray it runs when ``address`` is unset)."""

@@ -49,7 +49,8 @@ def ray_head():
 
 def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pipeline_env, dagster_home, monkeypatch):
     # Ray names the cluster by its head's IP (127.0.0.1 here), not by the name it was reached at.
-    monkeypatch.setenv("MASKASSETS_RAY_ADDRESS", ray_head.replace("127.0.0.1", "localhost"))
+    address = ray_head.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("MASKASSETS_RAY_ADDRESS", address)
     monkeypatch.delenv("MASKASSETS_RAY_NUM_CPUS")
     videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
     make_clip(videos / "first.mp4", frames=6)
@@ -72,4 +73,4 @@ def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pi
         assert predictions.metadata["ray_address"].value == ray_head
         assert predictions.metadata["frame_count"].value == frames
     # Every Ray stage of both videos' runs (one process, as `maskassets update`) ran in the one job it joined.
-    assert connections == ["Connected to LocalRay via Ray Client"]
+    assert connections == [f"Connected to the Ray cluster at {address}: 1 node(s), 2 CPU(s), 0 GPU(s)."]
