@@ -347,7 +347,11 @@ class RayClusterResource(LocalRay):
         """Join the cluster at ``address`` (or start a local Ray), with Ray Data's options set in this process,
         which runs every dataset. dagster-ray's own connect also sets them on a worker, through a task that
         imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
-        self._context = ray.init(address=self.ray_address, **self.ray_init_options)
+        options = dict(self.ray_init_options)
+        if variables := self.get_env_vars_to_inject():
+            runtime_env = options.get("runtime_env", {})
+            options["runtime_env"] = runtime_env | {"env_vars": runtime_env.get("env_vars", {}) | variables}
+        self._context = ray.init(address=self.ray_address, **options)
         self.data_execution_options.apply()
 
     def on_connect(self, context: dg.AssetExecutionContext) -> None:
