@@ -1,8 +1,48 @@
-"""What a Ray cluster of several nodes needs of the paths it is given: every worker must read them."""
+"""What joining a Ray cluster needs: a head that answers at the address given, and, with several nodes, paths
+that every worker can read."""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import ray
+
+#: Seconds between attempts to reach a head that does not answer yet.
+_RETRY_SECONDS = 1.0
+#: Addresses this process waited for in vain: each later video tries once instead of waiting again, so a wrong
+#: address fails a folder of videos in seconds, not a wait each.
+_GIVEN_UP: set[str] = set()
+
+
+class ClusterUnreachableError(ConnectionError):
+    """No Ray head answers at the address a stage was told to join."""
+
+
+def require_head_answering(address: str, *, wait_seconds: float) -> None:
+    """Wait up to ``wait_seconds`` for something to accept connections at ``address`` (``host:port``, or
+    ``ray://host:port`` for Ray Client; ``auto`` is left to Ray), then refuse it, naming the fix; once only per
+    process. Ray itself retries an address where nothing listens for minutes, logging only its own timeouts."""
+    host, separator, port = address.removeprefix("ray://").rpartition(":")
+    if not separator or not port.isdigit():
+        return
+    started = time.monotonic()
+    deadline = started + (0 if address in _GIVEN_UP else wait_seconds)
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=_RETRY_SECONDS):
+                _GIVEN_UP.discard(address)
+                return
+        except OSError as error:
+            if time.monotonic() + _RETRY_SECONDS > deadline:
+                _GIVEN_UP.add(address)
+                raise ClusterUnreachableError(
+                    f"No Ray cluster answers at {address} (MASKASSETS_RAY_ADDRESS), tried for "
+                    f"{time.monotonic() - started:.0f} s: {error.strerror or error}. Start its head there "
+                    f"(`ray start --head --port={port}`), correct the address, or unset MASKASSETS_RAY_ADDRESS to "
+                    "run a local Ray."
+                ) from None
+            time.sleep(_RETRY_SECONDS)
 
 
 def alive_nodes() -> list[str]:

@@ -11,7 +11,7 @@ import ray
 from dagster_ray import LocalRay
 from pydantic import AfterValidator, Field, model_validator
 
-from maskassets.batch.cluster import alive_nodes, require_reachable_from_every_node
+from maskassets.batch.cluster import alive_nodes, require_head_answering, require_reachable_from_every_node
 from maskassets.batch.runner import ActorPoolSettings
 from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
@@ -319,6 +319,12 @@ class RayClusterResource(LocalRay):
     a rerun that reuses every artifact starts no Ray at all."""
 
     address: str | None = None
+    connect_wait_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How long a stage waits for the head at `address` to answer (one still starting) before it "
+        "fails, naming the address.",
+    )
 
     @property
     def ray_address(self) -> str | None:  # type: ignore[override]
@@ -347,6 +353,8 @@ class RayClusterResource(LocalRay):
         """Join the cluster at ``address`` (or start a local Ray), with Ray Data's options set in this process,
         which runs every dataset. dagster-ray's own connect also sets them on a worker, through a task that
         imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
+        if self.address:
+            require_head_answering(self.address, wait_seconds=self.connect_wait_seconds)
         options = dict(self.ray_init_options)
         if variables := self.get_env_vars_to_inject():
             runtime_env = options.get("runtime_env", {})

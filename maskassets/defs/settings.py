@@ -101,6 +101,7 @@ LOCATIONS = {("artifacts", "root"), ("videos", "location"), ("detector", "checkp
 PREFIX = "MASKASSETS_"
 _RAY_ADDRESS = f"{PREFIX}RAY_ADDRESS"
 _RAY_NUM_CPUS = f"{PREFIX}RAY_NUM_CPUS"
+_RAY_CONNECT_WAIT = f"{PREFIX}RAY_CONNECT_WAIT_SECONDS"
 
 #: Overrides of resource fields: resource key -> field -> value, as a run config's ``resources`` section holds them.
 Overrides = Mapping[str, Mapping[str, Any]]
@@ -113,6 +114,7 @@ class Settings:
     values: Mapping[str, Mapping[str, Any]]
     ray_address: str | None
     ray_num_cpus: int | None
+    ray_connect_wait_seconds: float | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -140,7 +142,13 @@ class Settings:
                 "of them."
             )
         num_cpus = int(_parse(_RAY_NUM_CPUS, ray_cpus, int)) if ray_cpus else None
-        settings = cls(values=values, ray_address=ray_address, ray_num_cpus=num_cpus)
+        ray_wait = environ.get(_RAY_CONNECT_WAIT, "").strip()
+        settings = cls(
+            values=values,
+            ray_address=ray_address,
+            ray_num_cpus=num_cpus,
+            ray_connect_wait_seconds=_parse(_RAY_CONNECT_WAIT, ray_wait, float) if ray_wait else None,
+        )
         settings.defaults  # noqa: B018 resolving it refuses out-of-range values now, before any work
         return settings
 
@@ -191,12 +199,18 @@ class Settings:
             raise ValueError(_refusal(key, error, environment=values, overrides=overrides)) from None
 
     def _ray_cluster(self) -> RayClusterResource:
-        return RayClusterResource(
-            address=dg.EnvVar(_RAY_ADDRESS) if self.ray_address else None,
-            # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
-            lifecycle=Lifecycle(connect=False),
-            ray_init_options={"num_cpus": self.ray_num_cpus} if self.ray_num_cpus is not None else {},
-        )
+        wait = {} if self.ray_connect_wait_seconds is None else {"connect_wait_seconds": self.ray_connect_wait_seconds}
+        try:
+            return RayClusterResource(
+                address=dg.EnvVar(_RAY_ADDRESS) if self.ray_address else None,
+                # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
+                lifecycle=Lifecycle(connect=False),
+                ray_init_options={"num_cpus": self.ray_num_cpus} if self.ray_num_cpus is not None else {},
+                **wait,
+            )
+        except pydantic.ValidationError as error:
+            problem = error.errors()[0]["msg"]
+            raise ValueError(f"{_RAY_CONNECT_WAIT}={self.ray_connect_wait_seconds!r}: {problem}") from None
 
 
 def recorded_settings(resource: dg.ConfigurableResource, key: str) -> dict[str, Any]:

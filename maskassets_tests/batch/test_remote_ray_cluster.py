@@ -1,8 +1,10 @@
-"""frame_predictions on a Ray cluster started on its own (`ray start --head`), joined by its address."""
+"""frame_predictions on a Ray cluster started on its own (`ray start --head`), joined by its address; an address
+where no cluster answers fails each video with the fix."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,8 @@ import dagster as dg
 import pytest
 import ray
 
+from maskassets.storage.artifact_store import ArtifactStore
+from maskassets_tests.support.commands import command_line
 from maskassets_tests.support.loopback import free_port
 from maskassets_tests.support.media import make_clip
 from maskassets_tests.support.pipeline_run import register_and_run
@@ -74,3 +78,30 @@ def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pi
         assert predictions.metadata["frame_count"].value == frames
     # Every Ray stage of both videos' runs (one process, as `maskassets update`) ran in the one job it joined.
     assert connections == [f"Connected to the Ray cluster at {address}: 1 node(s), 2 CPU(s), 0 GPU(s)."]
+
+
+def test_update_with_an_address_where_no_cluster_answers_fails_each_video_naming_it(tmp_path, pipeline_env):
+    address = f"127.0.0.1:{free_port()}"
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    make_clip(videos / "first.mp4", frames=3)
+    make_clip(videos / "second.mp4", frames=3)
+    environment = {"MASKASSETS_RAY_ADDRESS": address, "MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "2"}
+    completed = subprocess.run(
+        command_line(["maskassets", "update"]),
+        cwd=tmp_path,
+        env={**os.environ, **pipeline_env, **environment, "MASKASSETS_RAY_NUM_CPUS": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    failures = re.findall(r"^  FAILED video_frames: (.*)$", completed.stdout, flags=re.MULTILINE)
+    assert len(failures) == 2, completed.stdout
+    for failure, waited in zip(failures, (r"[1-9]\d*", "0"), strict=True):
+        assert re.fullmatch(
+            rf"No Ray cluster answers at {address} \(MASKASSETS_RAY_ADDRESS\), tried for {waited} s: .*"
+            rf"`ray start --head --port={address.split(':')[1]}`.*unset MASKASSETS_RAY_ADDRESS to run a local Ray\.",
+            failure,
+        )
+    assert "done: 0 up to date, 2 failed" in completed.stdout
+    store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
+    assert [store.read_manifest("video_frames", key) for key in ("first.mp4", "second.mp4")] == [None, None]

@@ -27,6 +27,8 @@ from maskassets.defs.settings import Settings
             {"MASKASSETS_RAY_ADDRESS": "127.0.0.1:6379", "MASKASSETS_RAY_NUM_CPUS": "2"},
             r"MASKASSETS_RAY_NUM_CPUS sizes a local Ray",
         ),
+        ({"MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "-1"}, r"MASKASSETS_RAY_CONNECT_WAIT_SECONDS=-1.0: .*greater than or"),
+        ({"MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "soon"}, r"MASKASSETS_RAY_CONNECT_WAIT_SECONDS='soon' is not a valid"),
     ],
 )
 def test_bad_settings_are_refused_when_the_definitions_load(monkeypatch, settings, message):
@@ -54,9 +56,11 @@ def test_every_variable_sets_its_field(monkeypatch):
     monkeypatch.setenv("MASKASSETS_SHOW_LABELS", "0")
     monkeypatch.setenv("MASKASSETS_TRACK_MATCH_IOU", "0.4")
     monkeypatch.setenv("MASKASSETS_BATCH_SIZE", "")
+    monkeypatch.setenv("MASKASSETS_RAY_CONNECT_WAIT_SECONDS", "90")
     resources = Settings.from_environment().resolved({"encoder": {"codec": "vp9"}})
     assert resources.drawing.class_colors == {"with_mask": [1, 2, 3]}
     assert resources.drawing.show_labels is False
     assert resources.tracker.match_iou == 0.4
     assert resources.detector.batch_size is None
     assert resources.encoder.codec == "vp9"
+    assert resources.ray_cluster.connect_wait_seconds == 90
