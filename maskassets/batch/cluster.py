@@ -4,7 +4,10 @@ that every worker can read."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import ray
 
@@ -43,6 +46,29 @@ def require_head_answering(address: str, *, wait_seconds: float) -> None:
                     "run a local Ray."
                 ) from None
             time.sleep(_RETRY_SECONDS)
+
+
+@contextmanager
+def hint_if_joining_lingers(address: str, *, after_seconds: float, warn: Callable[[str], None]) -> Iterator[None]:
+    """Around a join of the cluster at ``address``: if it has not returned after ``after_seconds``, ``warn`` with
+    what to check. Something that accepts connections but is not a Ray head (its dashboard, Ray Client's port)
+    keeps Ray retrying for minutes, saying only that it timed out."""
+    timer = threading.Timer(
+        after_seconds,
+        warn,
+        args=(
+            f"still joining the Ray cluster at {address} after {after_seconds:g} s; Ray retries for minutes where "
+            "something other than a Ray head answers. Check that MASKASSETS_RAY_ADDRESS names the head's port "
+            "(6379 unless `ray start --head --port` chose another), not its dashboard (8265) or Ray Client's port "
+            "(10001, which takes ray://).",
+        ),
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def alive_nodes() -> list[str]:

@@ -3,6 +3,7 @@ binds them to the MASKASSETS_* variables)."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, get_args
 
@@ -11,7 +12,12 @@ import ray
 from dagster_ray import LocalRay
 from pydantic import AfterValidator, Field, model_validator
 
-from maskassets.batch.cluster import alive_nodes, require_head_answering, require_reachable_from_every_node
+from maskassets.batch.cluster import (
+    alive_nodes,
+    hint_if_joining_lingers,
+    require_head_answering,
+    require_reachable_from_every_node,
+)
 from maskassets.batch.runner import ActorPoolSettings
 from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
@@ -323,7 +329,7 @@ class RayClusterResource(LocalRay):
         default=30,
         ge=0,
         description="How long a stage waits for the head at `address` to answer (one still starting) before it "
-        "fails, naming the address.",
+        "fails, naming the address; and how long a join may take before the stage says what to check.",
     )
 
     @property
@@ -353,13 +359,22 @@ class RayClusterResource(LocalRay):
         """Join the cluster at ``address`` (or start a local Ray), with Ray Data's options set in this process,
         which runs every dataset. dagster-ray's own connect also sets them on a worker, through a task that
         imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
-        if self.address:
-            require_head_answering(self.address, wait_seconds=self.connect_wait_seconds)
         options = dict(self.ray_init_options)
         if variables := self.get_env_vars_to_inject():
             runtime_env = options.get("runtime_env", {})
             options["runtime_env"] = runtime_env | {"env_vars": runtime_env.get("env_vars", {}) | variables}
-        self._context = ray.init(address=self.ray_address, **options)
+        if self.address:
+            require_head_answering(self.address, wait_seconds=self.connect_wait_seconds)
+            stage = context.asset_key.to_user_string()
+            hint = hint_if_joining_lingers(
+                self.address,
+                after_seconds=self.connect_wait_seconds,
+                warn=lambda text: context.log.warning(f"{stage}: {text}"),
+            )
+        else:
+            hint = contextlib.nullcontext()
+        with hint:
+            self._context = ray.init(address=self.ray_address, **options)
         self.data_execution_options.apply()
 
     def on_connect(self, context: dg.AssetExecutionContext) -> None:

@@ -1,8 +1,9 @@
 """frame_predictions on a Ray cluster started on its own (`ray start --head`), joined by its address; an address
-where no cluster answers fails each video with the fix."""
+where no cluster answers fails each video with the fix, and one where something else answers says what to check."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import pytest
 import ray
 
 from maskassets.storage.artifact_store import ArtifactStore
-from maskassets_tests.support.commands import command_line
+from maskassets_tests.support.commands import command_line, start_command, stop_command
 from maskassets_tests.support.loopback import free_port
 from maskassets_tests.support.media import make_clip
 from maskassets_tests.support.pipeline_run import register_and_run
@@ -105,3 +106,37 @@ def test_update_with_an_address_where_no_cluster_answers_fails_each_video_naming
     assert "done: 0 up to date, 2 failed" in completed.stdout
     store = ArtifactStore(pipeline_env["MASKASSETS_ARTIFACTS"])
     assert [store.read_manifest("video_frames", key) for key in ("first.mp4", "second.mp4")] == [None, None]
+
+
+def test_update_joining_an_address_where_something_else_answers_says_what_to_check(tmp_path, pipeline_env):
+    # An HTTP server stands for what users reach by mistake: the head's dashboard, or Ray Client's port.
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=3)
+    environment = {
+        **pipeline_env,
+        "MASKASSETS_RAY_ADDRESS": f"127.0.0.1:{port}",
+        "MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "5",
+        "MASKASSETS_RAY_NUM_CPUS": "",
+    }
+    try:
+        update = start_command(["maskassets", "update"], cwd=tmp_path, **environment)
+        try:
+            lines = iter(update.stdout.readline, "")
+            hint = next((line for line in lines if "still joining" in line), "")
+        finally:
+            # While Ray retries the process ignores SIGTERM; stop_command kills it after the timeout.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                stop_command(update, timeout=5)
+    finally:
+        server.terminate()
+        server.wait()
+    assert hint.startswith(
+        f"clip.mp4: video_frames: still joining the Ray cluster at 127.0.0.1:{port} after 5 s; Ray retries for "
+        "minutes where something other than a Ray head answers."
+    ), hint
+    assert "not its dashboard (8265) or Ray Client's port (10001, which takes ray://)" in hint
