@@ -29,6 +29,7 @@ def require_head_answering(address: str, *, wait_seconds: float) -> None:
     host, separator, port = address.removeprefix("ray://").rpartition(":")
     if not separator or not port.isdigit():
         return
+    port_option = "--ray-client-server-port" if address.startswith("ray://") else "--port"
     started = time.monotonic()
     deadline = started + (0 if address in _GIVEN_UP else wait_seconds)
     while True:
@@ -41,9 +42,9 @@ def require_head_answering(address: str, *, wait_seconds: float) -> None:
                 _GIVEN_UP.add(address)
                 raise ClusterUnreachableError(
                     f"No Ray cluster answers at {address} (MASKASSETS_RAY_ADDRESS), tried for "
-                    f"{time.monotonic() - started:.0f} s: {error.strerror or error}. Start its head there "
-                    f"(`ray start --head --port={port}`), correct the address, or unset MASKASSETS_RAY_ADDRESS to "
-                    "run a local Ray."
+                    f"{time.monotonic() - started:.0f} s: {error.strerror or error}. Start its head there (`ray "
+                    f"start --head {port_option}={port}`), correct the address, or unset MASKASSETS_RAY_ADDRESS to run "
+                    "a local Ray."
                 ) from None
             time.sleep(_RETRY_SECONDS)
 

@@ -36,6 +36,9 @@ def test_an_address_where_nothing_answers_is_refused_with_the_fix_and_not_awaite
         r"MASKASSETS_RAY_ADDRESS to run a local Ray\.",
         str(first.value),
     )
+    client_address = f"ray://127.0.0.1:{free_port()}"
+    with pytest.raises(ClusterUnreachableError, match=r"`ray start --head --ray-client-server-port=\d+`"):
+        require_head_answering(client_address, wait_seconds=0)
     # The next video's stage tries once: a folder of videos is not failed a wait at a time.
     with pytest.raises(ClusterUnreachableError, match="tried for 0 s"):
         require_head_answering(address, wait_seconds=60)
