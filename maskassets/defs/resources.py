@@ -345,8 +345,11 @@ class RayClusterResource(LocalRay):
     )
 
     @property
-    def ray_address(self) -> str | None:  # type: ignore[override]
-        return self.address
+    def ray_address(self) -> str:  # type: ignore[override]
+        """``address``, or "local": a Ray of this process's own, sized by ``ray_init_options`` and
+        ``local_object_store_mb``, rather than the cluster Ray's own RAY_ADDRESS or the machine's last `ray start`
+        would have it join (where those sizes would be refused)."""
+        return self.address or "local"
 
     def ensure_connected(
         self,

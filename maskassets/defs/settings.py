@@ -117,8 +117,8 @@ class Settings:
     values: Mapping[str, Mapping[str, Any]]
     ray_address: str | None
     ray_num_cpus: int | None
-    ray_connect_wait_seconds: float | None = None
-    ray_object_store_mb: int | None = None
+    #: Fields of the Ray resource that variables set (``_RAY_FIELD_VARIABLES``).
+    ray_fields: Mapping[str, Any]
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -152,14 +152,12 @@ class Settings:
                 f"{_RAY_ADDRESS}, whose nodes size their own (`ray start --object-store-memory`); unset one of them."
             )
         num_cpus = int(_parse(_RAY_NUM_CPUS, ray_cpus, int)) if ray_cpus else None
-        ray_wait = environ.get(_RAY_CONNECT_WAIT, "").strip()
-        settings = cls(
-            values=values,
-            ray_address=ray_address,
-            ray_num_cpus=num_cpus,
-            ray_connect_wait_seconds=_parse(_RAY_CONNECT_WAIT, ray_wait, float) if ray_wait else None,
-            ray_object_store_mb=_parse(_RAY_OBJECT_STORE, ray_store, int) if ray_store else None,
-        )
+        ray_fields = {
+            name: _parse(variable, text, RayClusterResource.model_fields[name].annotation)
+            for name, variable in _RAY_FIELD_VARIABLES.items()
+            if (text := environ.get(variable, "").strip())
+        }
+        settings = cls(values=values, ray_address=ray_address, ray_num_cpus=num_cpus, ray_fields=ray_fields)
         settings.defaults  # noqa: B018 resolving it refuses out-of-range values now, before any work
         return settings
 
@@ -210,26 +208,18 @@ class Settings:
             raise ValueError(_refusal(key, error, environment=values, overrides=overrides)) from None
 
     def _ray_cluster(self) -> RayClusterResource:
-        fields = {
-            name: value
-            for name, value in (
-                ("connect_wait_seconds", self.ray_connect_wait_seconds),
-                ("local_object_store_mb", self.ray_object_store_mb),
-            )
-            if value is not None
-        }
         try:
             return RayClusterResource(
                 address=dg.EnvVar(_RAY_ADDRESS) if self.ray_address else None,
                 # Connect only when a stage has work for Ray (ensure_connected), not when the run starts.
                 lifecycle=Lifecycle(connect=False),
                 ray_init_options={"num_cpus": self.ray_num_cpus} if self.ray_num_cpus is not None else {},
-                **fields,
+                **self.ray_fields,
             )
         except pydantic.ValidationError as error:
             problem = error.errors()[0]
             name = problem["loc"][0]
-            raise ValueError(f"{_RAY_FIELD_VARIABLES[name]}={fields[name]!r}: {problem['msg']}") from None
+            raise ValueError(f"{_RAY_FIELD_VARIABLES[name]}={self.ray_fields[name]!r}: {problem['msg']}") from None
 
 
 def recorded_settings(resource: dg.ConfigurableResource, key: str) -> dict[str, Any]:

@@ -84,6 +84,25 @@ def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pi
     ]
 
 
+def test_without_an_address_a_run_starts_a_ray_of_its_own_where_ray_alone_would_join_a_cluster(
+    ray_head, pipeline_env, dagster_home, monkeypatch
+):
+    # Ray's own variable: `ray.init()` alone would join the running head, and refuse the local Ray's sizes there.
+    monkeypatch.setenv("RAY_ADDRESS", ray_head)
+    ray.shutdown()
+    make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=3)
+    with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
+        result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
+        connections = [
+            record.user_message
+            for record in instance.all_logs(result.run_id)
+            if record.user_message.startswith("Connected to")
+        ]
+    assert result.success
+    # The head's store is 1.5 GiB; the local Ray's is MASKASSETS_RAY_OBJECT_STORE_MB's default.
+    assert connections == ["Connected to a local Ray: 1 node(s), 2 CPU(s), 0 GPU(s), 2.0 GiB of object store."]
+
+
 def test_update_with_an_address_where_no_cluster_answers_fails_each_video_naming_it(tmp_path, pipeline_env):
     address = f"127.0.0.1:{free_port()}"
     videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
