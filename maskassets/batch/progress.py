@@ -38,6 +38,11 @@ class ProgressLog:
             if self._log is not None:
                 self._log(self.line(now))
 
+    def note(self, text: str) -> None:
+        """Tell the user something about the step besides its progress, under the task's name."""
+        if self._log is not None:
+            self._log(f"{self.task}: {text}")
+
     def line(self, now: float | None = None) -> str:
         elapsed = (self._clock() if now is None else now) - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0

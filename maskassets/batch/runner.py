@@ -28,6 +28,9 @@ _READ_AHEAD_BATCHES_PER_ACTOR = 4
 #: The read-ahead's floor, whatever the video's length: at 256 MiB two CPU actors waited on Ray Data's
 #: scheduling (frame_predictions 1.3x slower in bench/scale.py's 720p run), at 1 GiB as fast as unbounded.
 MIN_READ_AHEAD_BYTES = 2**30
+#: The share of Ray's object store the mapping's dataset may hold (Ray Data's own default with its per-operator
+#: reservations), set on the dataset so that the store a read-ahead needs is known: the read-ahead over this share.
+STORE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,11 @@ def map_frame_table(
     # otherwise decode far ahead of the actors, up to Ray Data's share of the object store.
     options = rows.context.execution_options
     options.preserve_order = True
-    options.resource_limits = ray.data.ExecutionResources(object_store_memory=read_ahead_bytes(source, pool, actors))
+    read_ahead = read_ahead_bytes(source, pool, actors)
+    options.resource_limits = ray.data.ExecutionResources(object_store_memory=read_ahead)
+    rows.context.override_object_store_memory_limit_fraction = STORE_SHARE
+    if shortfall := store_shortfall(read_ahead, actors):
+        progress.note(shortfall)
     mapped = rows.map_batches(
         node_tagged(batch_class),
         fn_constructor_kwargs=constructor_kwargs,
@@ -141,6 +148,20 @@ def read_ahead_bytes(
     row_bytes = source.estimate_inmemory_data_size() / max(1, source.row_count())
     rows = _READ_AHEAD_BATCHES_PER_ACTOR * pool.resolved_batch_size() * actors
     return max(MIN_READ_AHEAD_BYTES, int(rows * row_bytes))
+
+
+def store_shortfall(read_ahead: int, actors: int) -> str | None:
+    """What to tell the user when the cluster's object store is too small for ``read_ahead``: Ray Data would cut it
+    to the store's share, and the actors would wait on reads."""
+    store = ray.cluster_resources().get("object_store_memory", 0)
+    if read_ahead <= STORE_SHARE * store:
+        return None
+    return (
+        f"{actors} actor(s) read {read_ahead / 2**30:.1f} GiB of frames ahead, more than the "
+        f"{STORE_SHARE * store / 2**30:.1f} GiB ({STORE_SHARE:.0%}) of Ray's object store a dataset may hold, so they "
+        f"will wait on reads: give Ray a store of {read_ahead / STORE_SHARE / 2**30:.1f} GiB or more "
+        "(MASKASSETS_RAY_OBJECT_STORE_MB for a local Ray, `ray start --object-store-memory` on a cluster's nodes)."
+    )
 
 
 def node_tagged(batch_class: type) -> type:

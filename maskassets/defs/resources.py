@@ -18,7 +18,7 @@ from maskassets.batch.cluster import (
     require_head_answering,
     require_reachable_from_every_node,
 )
-from maskassets.batch.runner import MIN_READ_AHEAD_BYTES, ActorPoolSettings
+from maskassets.batch.runner import MIN_READ_AHEAD_BYTES, STORE_SHARE, ActorPoolSettings
 from maskassets.batch.segment_annotation import Drawing
 from maskassets.detection.box_drawing import DEFAULT_CLASS_COLORS, BoxAnnotator
 from maskassets.detection.tracking import TrackerSettings
@@ -319,8 +319,9 @@ _DEFAULT_CRF = {"vp8": 10, "vp9": 10, "h264": 20}
 _REPORTED_ADDRESSES: dict[str | None, str] = {}
 
 
-#: A local object store smaller than the detector's read-ahead floor would have Ray spill its frames to disk.
-_MIN_LOCAL_OBJECT_STORE_MB = MIN_READ_AHEAD_BYTES // 2**20
+#: A dataset holds its share of the object store, so a smaller local store would cut the detector's read-ahead below
+#: its floor and leave the actors waiting on reads.
+_MIN_LOCAL_OBJECT_STORE_MB = round(MIN_READ_AHEAD_BYTES / STORE_SHARE) // 2**20
 
 
 class RayClusterResource(LocalRay):
@@ -339,9 +340,9 @@ class RayClusterResource(LocalRay):
         default=2048,
         ge=_MIN_LOCAL_OBJECT_STORE_MB,
         description="The object store of the local Ray (MiB), where the detector's frames wait for its actors. Its "
-        "pages stay resident once touched, so it is sized to the pipeline's read-ahead (1 GiB at least) rather "
-        "than Ray's 30 % of the machine's memory; a cluster's nodes size their own (`ray start "
-        "--object-store-memory`).",
+        "pages stay resident once touched, so it is sized to the pipeline's read-ahead (1 GiB at least, in the half "
+        "of the store Ray Data lets a dataset hold) rather than Ray's 30 % of the machine's memory; a cluster's "
+        "nodes size their own (`ray start --object-store-memory`).",
     )
 
     @property

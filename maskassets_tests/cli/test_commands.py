@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 def test_maskassets_update_builds_every_video_then_reuses_everything(tmp_path, pipeline_env, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.setenv("MASKASSETS_RAY_OBJECT_STORE_MB", "1536")
+    monkeypatch.setenv("MASKASSETS_RAY_OBJECT_STORE_MB", "3072")
     videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
     make_clip(videos / "first.mp4", frames=5)
     make_clip(videos / "second.mp4", frames=3)
@@ -82,7 +82,8 @@ def _assert_each_stage_was_printed_as_it_went(completed: subprocess.CompletedPro
     log = Path(lines[-1].removeprefix("Dagster's log of this update: ")).read_text()
     assert log.count("STEP_START") >= 2 * len(STAGES) and "ASSET_MATERIALIZATION" in log
     # Ray's own report of the local Ray the update started, sized by MASKASSETS_RAY_OBJECT_STORE_MB.
-    assert "Connected to a local Ray: 1 node(s), 2 CPU(s), 0 GPU(s), 1.5 GiB of object store." in log
+    assert "Connected to a local Ray: 1 node(s), 2 CPU(s), 0 GPU(s), 3.0 GiB of object store." in log
+    assert "of frames ahead" not in completed.stdout, "half of 3 GiB holds the detector's read-ahead"
 
 
 def test_maskassets_update_of_a_missing_folder_says_so_in_one_line_and_exits_2(tmp_path, pipeline_env):

@@ -34,8 +34,8 @@ from maskassets.defs.settings import Settings
             r"MASKASSETS_RAY_OBJECT_STORE_MB sizes a local Ray's object store .*`ray start --object-store-memory`",
         ),
         (
-            {"MASKASSETS_RAY_OBJECT_STORE_MB": "512"},
-            r"MASKASSETS_RAY_OBJECT_STORE_MB=512: .*greater than or equal to 1024",
+            {"MASKASSETS_RAY_OBJECT_STORE_MB": "1024"},
+            r"MASKASSETS_RAY_OBJECT_STORE_MB=1024: .*greater than or equal to 2048",
         ),
         ({"MASKASSETS_RAY_OBJECT_STORE_MB": "2GB"}, r"MASKASSETS_RAY_OBJECT_STORE_MB='2GB' is not a valid int"),
     ],
