@@ -10,7 +10,7 @@ import pytest
 import ray
 
 from maskassets_tests.support.media import make_clip
-from maskassets_tests.support.pipeline_run import register_and_run
+from maskassets_tests.support.pipeline_run import logged_messages, register_and_run
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,7 @@ def test_a_store_too_small_for_the_read_ahead_is_reported_with_the_size_it_needs
         make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=3)
         with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
             result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
-            notes = [
-                record.user_message
-                for record in instance.all_logs(result.run_id)
-                if "of frames ahead" in record.user_message
-            ]
+            notes = logged_messages(instance, [result], "of frames ahead")
     finally:
         ray.shutdown()
     assert result.success

@@ -20,7 +20,7 @@ from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.commands import command_line, start_command, stop_command
 from maskassets_tests.support.loopback import free_port
 from maskassets_tests.support.media import make_clip
-from maskassets_tests.support.pipeline_run import register_and_run
+from maskassets_tests.support.pipeline_run import logged_messages, register_and_run
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +63,7 @@ def test_videos_run_on_a_cluster_reached_by_its_address_joined_once(ray_head, pi
     make_clip(videos / "second.mp4", frames=4)
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
         results = register_and_run(instance, ["first.mp4", "second.mp4"])
-        connections = [
-            record.user_message
-            for result in results.values()
-            for record in instance.all_logs(result.run_id)
-            if record.user_message.startswith("Connected to")
-        ]
+        connections = logged_messages(instance, list(results.values()), "Connected to")
     assert all(result.success for result in results.values())
     for key, frames in (("first.mp4", 6), ("second.mp4", 4)):
         predictions = next(
@@ -93,11 +88,7 @@ def test_without_an_address_a_run_starts_a_ray_of_its_own_where_ray_alone_would_
     make_clip(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=3)
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
         result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
-        connections = [
-            record.user_message
-            for record in instance.all_logs(result.run_id)
-            if record.user_message.startswith("Connected to")
-        ]
+        connections = logged_messages(instance, [result], "Connected to")
     assert result.success
     # The head's store is 1.5 GiB; the local Ray's is MASKASSETS_RAY_OBJECT_STORE_MB's default.
     assert connections == ["Connected to a local Ray: 1 node(s), 2 CPU(s), 0 GPU(s), 2.0 GiB of object store."]

@@ -28,6 +28,18 @@ def register_and_run(instance: dg.DagsterInstance, partition_keys: list[str]) ->
     return {key: job.execute_in_process(partition_key=key, instance=instance) for key in partition_keys}
 
 
+def logged_messages(
+    instance: dg.DagsterInstance, results: list[dg.ExecuteInProcessResult], containing: str
+) -> list[str]:
+    """What the runs' stages logged (``context.log``), in order, that contains ``containing``."""
+    return [
+        record.user_message
+        for result in results
+        for record in instance.all_logs(result.run_id)
+        if containing in record.user_message
+    ]
+
+
 def reused_by_stage(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     return {
         event.materialization.asset_key.to_user_string(): event.materialization.metadata["reused"].value
