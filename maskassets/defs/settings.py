@@ -103,6 +103,11 @@ _RAY_ADDRESS = f"{PREFIX}RAY_ADDRESS"
 _RAY_NUM_CPUS = f"{PREFIX}RAY_NUM_CPUS"
 _RAY_CONNECT_WAIT = f"{PREFIX}RAY_CONNECT_WAIT_SECONDS"
 _RAY_OBJECT_STORE = f"{PREFIX}RAY_OBJECT_STORE_MB"
+#: The variables that size a local Ray, with what they size and the option a cluster's nodes size it with instead.
+_LOCAL_RAY_SIZES = {
+    _RAY_NUM_CPUS: ("CPUs", "--num-cpus"),
+    _RAY_OBJECT_STORE: ("object store", "--object-store-memory"),
+}
 #: The Ray resource's fields that a variable sets, and which variable.
 _RAY_FIELD_VARIABLES = {"connect_wait_seconds": _RAY_CONNECT_WAIT, "local_object_store_mb": _RAY_OBJECT_STORE}
 
@@ -140,17 +145,12 @@ class Settings:
                 )
         ray_address = environ.get(_RAY_ADDRESS, "").strip() or None
         ray_cpus = environ.get(_RAY_NUM_CPUS, "").strip()
-        ray_store = environ.get(_RAY_OBJECT_STORE, "").strip()
-        if ray_address and ray_cpus:
-            raise ValueError(
-                f"{_RAY_NUM_CPUS} sizes a local Ray and cannot apply to the cluster at {_RAY_ADDRESS}; unset one "
-                "of them."
-            )
-        if ray_address and ray_store:
-            raise ValueError(
-                f"{_RAY_OBJECT_STORE} sizes a local Ray's object store and cannot apply to the cluster at "
-                f"{_RAY_ADDRESS}, whose nodes size their own (`ray start --object-store-memory`); unset one of them."
-            )
+        for variable, (size, option) in _LOCAL_RAY_SIZES.items():
+            if ray_address and environ.get(variable, "").strip():
+                raise ValueError(
+                    f"{variable} sizes a local Ray's {size} and cannot apply to the cluster at {_RAY_ADDRESS}, whose "
+                    f"nodes size their own (`ray start {option}`); unset one of them."
+                )
         num_cpus = int(_parse(_RAY_NUM_CPUS, ray_cpus, int)) if ray_cpus else None
         ray_fields = {
             name: _parse(variable, text, RayClusterResource.model_fields[name].annotation)
