@@ -19,7 +19,8 @@ seconds come from Dagster's step stats; CPU seconds are the user+system time of 
 cluster's (its daemons, which name its temp dir, and their children: Ray's workers), sampled every 0.2 s and
 given to the step that was running; peak RSS is the largest resident set of the driver and of any one other
 process, that process's peak without the pages of Ray's object store it maps, and the most of those pages any
-process maps. Prints a table and writes bench/results/scale_<seconds>s.json (or --output).
+process maps; also the most processes alive at once and what Ray spilled from its object store to disk. Prints a
+table and writes bench/results/scale_<seconds>s.json (or --output).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -75,6 +77,10 @@ class Run:
     peak_rss_other_process_name: str = ""
     peak_own_rss_other_process: int = 0
     peak_object_store_mapped: int = 0
+    #: The most processes of the update and of the cluster alive at one moment (Ray starts a worker per task).
+    peak_processes: int = 0
+    #: What Ray spilled from the object store to disk during the update (MiB).
+    spilled_mib: int = 0
 
     def cpu_ms_per_frame(self, stage: str) -> float:
         return 1000 * self.stage_cpu_seconds.get(stage, 0.0) / self.frames
@@ -103,6 +109,7 @@ class TreeSampler:
         self.peak_other_name = ""
         self.peak_own_other = 0
         self.peak_store_mapped = 0
+        self.peak_processes = 0
 
     def sample(self) -> None:
         processes = {}
@@ -111,6 +118,7 @@ class TreeSampler:
                 processes |= {process.pid: process for process in (top, *top.children(recursive=True))}
             except psutil.Error:
                 continue
+        self.peak_processes = max(self.peak_processes, len(processes))
         for process in processes.values():
             try:
                 with process.oneshot():
@@ -235,6 +243,7 @@ def run_update(
         wall = time.time() - started
         if process.returncode != 0:
             raise RuntimeError(f"maskassets update failed in {work}:\n{(work / 'update.log').read_text()[-3000:]}")
+        spilled = _spilled_mib(address, env)
         rerun_started = time.time()
         subprocess.run(command, env=env, cwd=code_root, check=True, capture_output=True)
         rerun = time.time() - rerun_started
@@ -250,7 +259,18 @@ def run_update(
         "peak_rss_other_process_name": sampler.peak_other_name,
         "peak_own_rss_other_process": sampler.peak_own_other,
         "peak_object_store_mapped": sampler.peak_store_mapped,
+        "peak_processes": sampler.peak_processes,
+        "spilled_mib": spilled,
     }
+
+
+def _spilled_mib(address: str, env: dict[str, str]) -> int:
+    """What the cluster's nodes have spilled to disk so far, from Ray's own memory summary (no line: nothing)."""
+    summary = subprocess.run(
+        [RAY, "memory", "--stats-only", f"--address={address}"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    spilled = re.search(r"Spilled (\d+) MiB", summary)
+    return int(spilled.group(1)) if spilled else 0
 
 
 @contextmanager
@@ -305,7 +325,7 @@ def print_table(runs: list[Run]) -> None:
     header = f"{'code':10} {'clip':12} {'cpus':>4} {'frames':>6} {'wall s':>7} {'rerun s':>7}"
     header += "".join(f" {stage[:10]:>30}" for stage in STAGES)
     header += f" {'non-model ms/frame':>18} {'stored/source':>13} {'RSS driver':>10} {'RSS other':>9}"
-    header += f" {'other w/o store':>15} {'store mapped':>12}"
+    header += f" {'other w/o store':>15} {'store mapped':>12} {'processes':>9} {'spilled':>8}"
     print(header)
     print(" " * 50 + "".join(f" {'wall s, CPU ms/frame, frames/s':>30}" for _ in STAGES))
     for run in runs:
@@ -319,6 +339,7 @@ def print_table(runs: list[Run]) -> None:
         line += f" {non_model:>18.1f} {ratio:>13.2f}"
         line += f" {run.peak_rss_driver / 2**20:>9.0f}M {run.peak_rss_other_process / 2**20:>8.0f}M"
         line += f" {run.peak_own_rss_other_process / 2**20:>14.0f}M {run.peak_object_store_mapped / 2**20:>11.0f}M"
+        line += f" {run.peak_processes:>9} {run.spilled_mib:>7}M"
         print(line)
 
 

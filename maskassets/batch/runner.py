@@ -25,6 +25,13 @@ from maskassets.storage.sharded_tables import Shard, ShardLayout, ShardWriter
 _LIGHT_TASK_CPUS = 0.0
 #: Rows read ahead of each actor, in batches, so that an actor never waits on a read.
 _READ_AHEAD_BATCHES_PER_ACTOR = 4
+#: Read tasks running at once for each actor, at least: one feeding it while the next reads ahead. As they ask for
+#: no CPU, Ray Data would otherwise start one per segment at once, each in a worker process of its own, and the
+#: running ones read on past the read-ahead (a three-minute 720p video: 35 processes, 8 GiB of the store spilled).
+READ_TASKS_PER_ACTOR = 2
+#: The most bytes of rows Ray Data puts in one block of what a read task yields (its default, 128 MiB, is 46 frames
+#: of 720p): a running read task holds two blocks ahead of what the actors took, so the blocks stay a few frames.
+_READ_BLOCK_BYTES = 32 * 2**20
 #: The read-ahead's floor, whatever the video's length: at 256 MiB two CPU actors waited on Ray Data's
 #: scheduling (frame_predictions 1.3x slower in bench/scale.py's 720p run), at 1 GiB as fast as unbounded.
 MIN_READ_AHEAD_BYTES = 2**30
@@ -73,6 +80,13 @@ class ActorPoolSettings:
         batches = -(-rows // self.resolved_batch_size())
         return max(1, min(capacity, batches // self.min_batches_per_actor))
 
+    def resolved_read_tasks(self, actors: int) -> int:
+        """How many read tasks feed ``actors`` at once: ``READ_TASKS_PER_ACTOR`` each, or as many as the cluster's
+        CPUs the actors leave, when more (GPU actors leave most, and one read task decodes about 110 frames/s of
+        1080p on one CPU, under what one GPU detects)."""
+        spare = int(ray.cluster_resources().get("CPU", 0) - actors * self.cpus_per_actor)
+        return max(READ_TASKS_PER_ACTOR * actors, spare)
+
 
 @dataclass(frozen=True)
 class ShardTarget:
@@ -105,7 +119,8 @@ def map_frame_table(
     retried on it: Ray Data's defaults for actor pools (``max_restarts=-1``, ``max_task_retries=-1``).
     """
     actors = pool.resolved_pool_size(source.row_count())
-    rows = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS)
+    read_tasks = pool.resolved_read_tasks(actors)
+    rows = ray.data.read_datasource(source, num_cpus=_LIGHT_TASK_CPUS, concurrency=read_tasks)
     # This dataset (and only it: it holds its own copy of the DataContext) keeps the source's order, as
     # shards are numbered as they come back, and bounds its object store use: read tasks that ask for no CPU
     # otherwise decode far ahead of the actors, up to Ray Data's share of the object store.
@@ -113,6 +128,7 @@ def map_frame_table(
     options.preserve_order = True
     read_ahead = read_ahead_bytes(source, pool, actors)
     options.resource_limits = ray.data.ExecutionResources(object_store_memory=read_ahead)
+    rows.context.target_max_block_size = _READ_BLOCK_BYTES
     rows.context.override_object_store_memory_limit_fraction = STORE_SHARE
     if shortfall := store_shortfall(read_ahead, actors):
         progress.note(shortfall)
@@ -132,7 +148,7 @@ def map_frame_table(
         batch_format="pyarrow",
         num_cpus=_LIGHT_TASK_CPUS,
     )
-    result = MappedTable(actors=actors)
+    result = MappedTable(actors=actors, read_tasks=read_tasks)
     for records in written.iter_batches(batch_size=None, batch_format="pyarrow"):
         for record in records.to_pylist():
             result.nodes.update(record.pop(_NODES))
@@ -180,6 +196,8 @@ class _NodeTagging:
 @dataclass
 class MappedTable:
     actors: int
+    #: The most read tasks allowed to run at once.
+    read_tasks: int
     shards: list[Shard] = field(default_factory=list)
     #: The Ray nodes whose workers mapped the rows or wrote the shards.
     nodes: set[str] = field(default_factory=set)

@@ -80,6 +80,7 @@ def predict_frames(
         "ray_address": ray.get_runtime_context().gcs_address,
         "ray_nodes": sorted(mapped.nodes),
         "actors": mapped.actors,
+        "read_tasks": mapped.read_tasks,
         "device": device if device != "auto" else ("cuda" if pool.resolved_gpus_per_actor() > 0 else "cpu"),
         "precision": precision,
         "frame_stride": frame_stride,
