@@ -27,7 +27,7 @@ _LIGHT_TASK_CPUS = 0.0
 _READ_AHEAD_BATCHES_PER_ACTOR = 4
 #: Read tasks running at once for each actor, at least: one feeding it while the next reads ahead. As they ask for
 #: no CPU, Ray Data would otherwise start one per segment at once, each in a worker process of its own, and the
-#: running ones read on past the read-ahead (nine minutes of 720p: 60 processes at once, 11 GiB spilled to disk).
+#: running ones read on past the read-ahead (nine minutes of 720p: 60 processes alive against 22, 11 GiB spilled).
 READ_TASKS_PER_ACTOR = 2
 #: The most bytes of rows Ray Data puts in one block of what a read task yields (its default, 128 MiB, is 46 frames
 #: of 720p): a running read task holds two blocks ahead of what the actors took, so the blocks stay a few frames.
