@@ -34,6 +34,10 @@ class FrameRange:
     first_frame: int
     end_frame: int
 
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.first_frame
+
 
 @dataclass(frozen=True)
 class Drawing:

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
+import ray
+
 from maskassets.batch.progress import ProgressLog
-from maskassets.batch.ray_results import gather
+from maskassets.batch.ray_results import gather_longest_first
 from maskassets.batch.segment_annotation import Drawing, Picture, annotate_segment, segment_ranges
 from maskassets.media.video_writing import OUTPUT_FORMATS, EncoderSettings
 from maskassets.storage.artifact_store import ArtifactStore, Manifest, StagedArtifact
@@ -36,12 +38,14 @@ def annotate_frames(
     extension = OUTPUT_FORMATS[encoder.codec].extension
     progress = ProgressLog(task=STAGE, total=frame_count, log=log)
     copy_starts = [copy["first_frame"] for copy in frames.segments]
-    tasks = [
-        annotate_segment.remote(
+    ranges = segment_ranges(frame_count, encoder.segment_frames, cuts=copy_starts)
+
+    def submit(number: int) -> ray.ObjectRef:
+        return annotate_segment.remote(
             store,
             frames,
             tracks,
-            frame_range,
+            ranges[number],
             staged.directory,
             f"{ANNOTATED_SEGMENTS_FOLDER}/{number:06d}.{extension}",
             drawing=drawing,
@@ -49,9 +53,13 @@ def annotate_frames(
             picture=picture,
             poster_index=frame_count // 2,
         )
-        for number, frame_range in enumerate(segment_ranges(frame_count, encoder.segment_frames, cuts=copy_starts))
-    ]
-    segments = gather(tasks, on_result=lambda segment: progress.advance(segment.frames))
+
+    segments = gather_longest_first(
+        range(len(ranges)),
+        size=lambda number: ranges[number].frames,
+        submit=submit,
+        on_result=lambda segment: progress.advance(segment.frames),
+    )
     staged.add_segments([segment.record() for segment in segments])
     staged.path(POSTER_FILE).write_bytes(next(segment.poster_jpeg for segment in segments if segment.poster_jpeg))
     summary = {

@@ -10,7 +10,7 @@ import ray
 from upath import UPath
 
 from maskassets.batch.progress import ProgressLog
-from maskassets.batch.ray_results import gather
+from maskassets.batch.ray_results import gather_longest_first
 from maskassets.batch.segment_decoding import DecodedSegment, decode_segment, renumber_shards
 from maskassets.media.frame_codec import FrameFormat, decode_frame
 from maskassets.media.frame_timing import Timing, timing_of
@@ -134,8 +134,10 @@ def _decode_segments(
 ) -> list[DecodedSegment]:
     progress = ProgressLog(task=STAGE, total=plan.planned_frames or None, log=log)
     sampled = contact_sheet_indices(plan.planned_frames) or [0]
-    tasks = [
-        decode_segment.remote(
+    return gather_longest_first(
+        plan.segments,
+        size=lambda segment: segment.planned_frames,
+        submit=lambda segment: decode_segment.remote(
             store,
             source,
             staged.directory,
@@ -145,10 +147,9 @@ def _decode_segments(
             frame_format=settings.frame_format,
             layout=settings.layout,
             thumbnail_frames=[index for index in sampled if segment.owns_frame(index)],
-        )
-        for segment in plan.segments
-    ]
-    return gather(tasks, on_result=lambda segment: progress.advance(segment.frames))
+        ),
+        on_result=lambda segment: progress.advance(segment.frames),
+    )
 
 
 def _renumbered(store: ArtifactStore, directory: UPath, decoded: list[DecodedSegment]) -> list[DecodedSegment]:
