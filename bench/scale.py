@@ -53,8 +53,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 PYTHON = sys.executable
 RAY = str(Path(sys.executable).parent / "ray")
-STAGES = ("video_frames", "frame_predictions", "annotated_frames", "output_webm")
-NON_MODEL_STAGES = ("video_frames", "annotated_frames", "output_webm")
+STAGES = ("video_frames", "source_audio", "frame_predictions", "annotated_frames", "output_webm")
+NON_MODEL_STAGES = ("video_frames", "source_audio", "annotated_frames", "output_webm")
 _SAMPLE_SECONDS = 0.2
 
 

@@ -1,5 +1,6 @@
 """The Ray task that joins a video's encoded segments into one file without re-encoding: each segment starts with
-a keyframe, so its packets follow the previous segment's as they are; the source's sound is interleaved by time."""
+a keyframe, so its packets follow the previous segment's as they are; the stored sound (source_audio's, already in
+a codec the container takes) is interleaved by time, copied as well."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import av
 import ray
 from upath import UPath
 
-from maskassets.media.audio import OUTPUT_AUDIO, output_audio
+from maskassets.media.audio import output_audio
 from maskassets.media.video_writing import OutputFormat
 
 
@@ -29,16 +30,16 @@ class JoinedVideo:
 def join_segments(
     segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: UPath | None
 ) -> JoinedVideo:
-    """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio`` (if any)
-    interleaved by time. Nothing is decoded: each segment was checked to start on a keyframe when it was
-    encoded."""
+    """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio``'s (if any)
+    interleaved by time. Nothing is decoded or encoded: each segment was checked to start on a keyframe when it
+    was encoded, and the sound was made for this container when it was stored."""
     with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
         local_path = os.path.join(scratch, target.name)
         container, options = output_format.container, output_format.container_options
         with av.open(local_path, mode="w", format=container, options=options) as output, ExitStack() as stack:
             with segments[0].open("rb") as first, av.open(first) as template:
                 video = output.add_stream_from_template(template.streams.video[0])
-            sound = stack.enter_context(output_audio(audio, output, OUTPUT_AUDIO[container])) if audio else iter(())
+            sound = stack.enter_context(output_audio(audio, output)) if audio else iter(())
             packets = 0
             for packet in heapq.merge(_video_packets(segments, video), sound, key=_decode_seconds):
                 output.mux(packet)

@@ -19,6 +19,7 @@ _SETTINGS: dict[str, tuple[tuple[str, Callable[[Any], str]], ...]] = {
         ("detector", lambda detector: fingerprint(detector.checkpoint_uri, detector_shape(detector.spec()))),
     ),
     "video_frames": (("videos", lambda videos: videos.frames_fingerprint()),),
+    "source_audio": (("encoder", lambda encoder: encoder.stored_sound_fingerprint()),),
     "frame_predictions": (("detector", lambda detector: detector.results_fingerprint()),),
     "face_tracks": (("tracker", lambda tracker: tracker.results_fingerprint()),),
     "annotated_frames": (

@@ -308,6 +308,10 @@ class EncoderResource(dg.ConfigurableResource):
         """What decides whether the published video carries the source's sound."""
         return fingerprint(self.audio)
 
+    def stored_sound_fingerprint(self) -> str:
+        """What decides the sound kept for the output: its container (VP8 and VP9 share WebM's)."""
+        return fingerprint(self.settings().container)
+
 
 _CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}
 _DEFAULT_CRF = {"vp8": 10, "vp9": 10, "h264": 20}

@@ -1,6 +1,6 @@
-"""The source's sound: its first audio stream kept beside the frames in a Matroska file (its packets copied as
-they are, or FLAC where Matroska cannot hold its codec), and turned into the output container's audio (copied
-where that container takes the codec, else encoded)."""
+"""The source's sound made ready for the output once: its first audio stream kept beside the frames in a Matroska
+file, its packets copied where the output container takes the codec and encoded where it does not, then copied
+packet for packet into each output made from it."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from upath import UPath
 
 from maskassets.media.video import open_video_container
 
-#: Any audio codec FFmpeg reads fits in Matroska, save a few (QuickTime's IMA ADPCM, big-endian floats).
+#: Holds every codec an output container takes (Opus, Vorbis, AAC, MP3) and writes to a local file.
 STORED_AUDIO_CONTAINER = "matroska"
-_LOSSLESS_ENCODER = "flac"
 
 
 @dataclass(frozen=True)
@@ -50,22 +49,24 @@ class StoredAudio:
     dropped_before_video: int
 
 
-def store_first_audio_stream(source: UPath, target: str, *, start_seconds: float) -> StoredAudio | None:
-    """Write the first audio stream of ``source`` into the Matroska file ``target``, its times counted from
-    ``start_seconds`` (the first video frame's time, which the stored frames count from) and what begins before
-    it left out; None when the source has no audio."""
+def store_first_audio_stream(
+    source: UPath, target: str, *, start_seconds: float, encoding: AudioEncoding
+) -> StoredAudio | None:
+    """Write the first audio stream of ``source`` into the Matroska file ``target`` as ``encoding`` wants it
+    (copied if it takes the codec, else encoded), its times counted from ``start_seconds`` (the first video
+    frame's time, which the stored frames count from) and what begins before it left out; None when the source
+    has no audio."""
     with open_video_container(source) as container:
         if not container.streams.audio:
             return None
         audio = container.streams.audio[0]
         with av.open(target, mode="w", format=STORED_AUDIO_CONTAINER) as output:
-            try:
+            if audio.codec_context.name in encoding.copied_codecs:
                 stored = output.add_stream_from_template(audio)
-            except ValueError:
-                stored = _encoder_stream(output, _LOSSLESS_ENCODER, audio.codec_context, bitrate=None)
-                packets = _encoded(_decoded(container, audio), stored, start_seconds)
-            else:
                 packets = _copied(container.demux(audio), stored, start_seconds)
+            else:
+                stored = _encoder_stream(output, encoding.encoder, audio.codec_context, bitrate=encoding.bitrate)
+                packets = _encoded(_decoded(container, audio), stored, start_seconds)
             written = dropped = 0
             first = last = None
             for packet in packets:
@@ -77,7 +78,7 @@ def store_first_audio_stream(source: UPath, target: str, *, start_seconds: float
                 last = begins + float((packet.duration or 0) * packet.time_base)
                 output.mux(packet)
                 written += 1
-            codec = stored.codec_context.name
+            codec = stored.codec_context.codec.canonical_name
         return StoredAudio(
             source_codec=audio.codec_context.name,
             codec=codec,
@@ -90,20 +91,22 @@ def store_first_audio_stream(source: UPath, target: str, *, start_seconds: float
 
 
 @contextmanager
-def output_audio(
-    stored: UPath, output: av.container.OutputContainer, encoding: AudioEncoding
-) -> Iterator[Iterator[av.Packet]]:
-    """Add an audio stream for the stored audio to ``output`` (copied if ``encoding`` takes its codec, else
-    encoded) and give its packets in order, for the caller to interleave with the video's."""
+def output_audio(stored: UPath, output: av.container.OutputContainer) -> Iterator[Iterator[av.Packet]]:
+    """Add an audio stream for the ``stored`` sound (already in a codec ``output`` takes) to ``output`` and give
+    its packets in order, as they are, for the caller to interleave with the video's."""
     with stored.open("rb") as file, av.open(file) as container:
         audio = container.streams.audio[0]
-        if audio.codec_context.name in encoding.copied_codecs:
-            target = output.add_stream_from_template(audio)
-            packets = _copied(container.demux(audio), target, start_seconds=0.0)
-        else:
-            target = _encoder_stream(output, encoding.encoder, audio.codec_context, bitrate=encoding.bitrate)
-            packets = _encoded(_decoded(container, audio), target, start_seconds=0.0)
-        yield (packet for packet in packets if packet is not None)
+        target = output.add_stream_from_template(audio)
+        yield _moved(container.demux(audio), target)
+
+
+def _moved(packets: Iterator[av.Packet], target: av.AudioStream) -> Iterator[av.Packet]:
+    """The packets that carry sound, moved to ``target`` with their times (an encoder's first packet may begin
+    before zero: the samples its decoder skips)."""
+    for packet in packets:
+        if packet.size and packet.dts is not None:
+            packet.stream = target
+            yield packet
 
 
 def _copied(packets: Iterator[av.Packet], target: av.AudioStream, start_seconds: float) -> Iterator[av.Packet | None]:

@@ -11,6 +11,7 @@ from typing import Literal
 import av
 
 from maskassets.media import yuv420
+from maskassets.media.audio import OUTPUT_AUDIO, AudioEncoding
 
 OutputCodec = Literal["vp8", "vp9", "h264"]
 
@@ -60,6 +61,15 @@ class EncoderSettings:
     @property
     def file_name(self) -> str:
         return output_file_name(self.codec)
+
+    @property
+    def container(self) -> str:
+        return OUTPUT_FORMATS[self.codec].container
+
+    @property
+    def sound(self) -> AudioEncoding:
+        """How the source's sound is made ready for this output's container."""
+        return OUTPUT_AUDIO[self.container]
 
 
 def output_file_name(codec: OutputCodec) -> str:

@@ -1,36 +1,50 @@
-"""Keep the source's first audio stream beside its frames, on the frames' clock, for the output to carry."""
+"""Keep the source's first audio stream beside its frames, on the frames' clock, ready for the output's container:
+encoded once here when that container does not take its codec, so a published video made again (new detections,
+drawing, codec of the same container) copies it."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict
 
 from upath import UPath
 
-from maskassets.media.audio import store_first_audio_stream
+from maskassets.batch.ray_results import gather
+from maskassets.batch.sound_storing import store_sound
 from maskassets.media.video import first_frame_seconds
+from maskassets.media.video_writing import EncoderSettings
 from maskassets.storage.artifact_store import Manifest, StagedArtifact
 from maskassets.storage.schema import AUDIO_FILE, SOURCE_START_SECONDS
 
 STAGE = "source_audio"
-CODE_VERSION = "1"
+CODE_VERSION = "2"
+#: The manifest's record of the container the sound was made for.
+CONTAINER = "container"
 
 
-def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest) -> dict:
-    """Store the first audio stream of ``source`` (if it has one) timed from its first video frame, as the
-    ``frames`` of video_frames are; returns what the manifest records of it."""
+def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest, encoder: EncoderSettings) -> dict:
+    """Store the first audio stream of ``source`` (if it has one) for ``encoder``'s container, timed from its
+    first video frame as the ``frames`` of video_frames are; returns what the manifest records of it."""
     # video_frames records where its clock starts; artifacts it made before doing so are asked of the source.
     start_seconds = frames.metadata.get(SOURCE_START_SECONDS)
     if start_seconds is None:
         start_seconds = first_frame_seconds(source)
-    # The muxer seeks back to write its index, which S3 objects cannot do: write locally, then upload.
-    with tempfile.TemporaryDirectory(prefix="maskassets-audio-") as scratch:
-        local_path = os.path.join(scratch, AUDIO_FILE)
-        stored = store_first_audio_stream(source, local_path, start_seconds=start_seconds)
-        if stored is not None:
-            target = staged.path(AUDIO_FILE)
-            target.fs.put_file(local_path, target.path)
-    summary = {"has_audio": stored is not None, **(asdict(stored) if stored else {})}
+    task = store_sound.remote(
+        source, staged.directory / AUDIO_FILE, start_seconds=start_seconds, encoding=encoder.sound
+    )
+    stored = gather([task])[0]
+    if stored is not None:
+        staged.add_file(AUDIO_FILE)
+    summary = {"has_audio": stored is not None, CONTAINER: encoder.container, **(asdict(stored) if stored else {})}
     staged.metadata.update(summary)
     return summary
+
+
+def require_container(sound: Manifest, container: str) -> None:
+    """Refuse to publish sound made for another container than the output's."""
+    made_for = sound.metadata.get(CONTAINER)
+    if sound.metadata["has_audio"] and made_for != container:
+        raise ValueError(
+            f"The sound of '{sound.partition}' was kept for {made_for or 'no container (an older version)'}, but "
+            f"`encoder.codec` writes {container}: materialize source_audio with output_webm (--select "
+            "'source_audio,annotated_frames,output_webm'), or run the whole chain."
+        )

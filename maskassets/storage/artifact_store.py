@@ -76,9 +76,13 @@ class StagedArtifact:
     segments: list[dict[str, Any]] = field(default_factory=list)
 
     def path(self, name: str) -> UPath:
+        self.add_file(name)
+        return self.directory / name
+
+    def add_file(self, name: str) -> None:
+        """Register a file written into this folder (by this process or a worker)."""
         if name not in self.files:
             self.files.append(name)
-        return self.directory / name
 
     def draft(self) -> Manifest:
         """The manifest this folder will be committed under, to read what it holds so far with the same readers."""

@@ -1,6 +1,7 @@
 """The output video carries the source's sound, in sync with its pictures: copied where the output container
-takes the source's codec, encoded where it does not; a silent source gives a silent output, and the audio
-setting rebuilds only the output."""
+takes the source's codec, encoded once by source_audio where it does not and copied by every output made from
+it; a silent source gives a silent output, the audio setting rebuilds only the output and the output's container
+the kept sound too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
+from maskassets.definitions import build_definitions
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.media import (
     ffmpeg_test_pattern,
@@ -31,7 +33,7 @@ SOURCES = {
     "aac.mp4": ("h264", ["-c:a", "aac"]),
     # MPEG-TS starts its clock at 1.4 s and puts audio and video at different times from there.
     "aac.ts": ("h264", ["-c:a", "aac"]),
-    # QuickTime's IMA ADPCM (1990s), which Matroska cannot hold: kept as FLAC.
+    # QuickTime's IMA ADPCM (1990s), which neither output container takes (nor Matroska holds): encoded.
     "adpcm.mov": ("h264", ["-c:a", "adpcm_ima_qt"]),
     "opus.mkv": ("vp8", ["-c:a", "libopus"]),
 }
@@ -146,10 +148,35 @@ def test_a_source_without_sound_gives_a_silent_output(published_videos):
     assert _sound(Path(store.artifact_path(output, output.metadata["file"]).path)) is None
 
 
+def test_sound_encoded_for_the_webm_is_copied_by_an_output_made_again(copy_of_built, monkeypatch):
+    monkeypatch.setenv("MASKASSETS_LINE_WIDTH", "5")
+    with dg.DagsterInstance.get() as instance:
+        (redrawn_run,) = register_and_run(instance, ["aac.mp4"]).values()
+
+    store = ArtifactStore(str(copy_of_built / "artifacts"))
+    kept = store.require_manifest("source_audio", "aac.mp4")
+    assert (kept.metadata["source_codec"], kept.metadata["codec"], kept.metadata["container"]) == (
+        "aac",
+        "opus",
+        "webm",
+    )
+    assert {stage for stage, reused in reused_by_stage(redrawn_run).items() if not reused} == {
+        "annotated_frames",
+        "output_webm",
+    }
+    assert _packets(Path(store.artifact_path(kept, "audio.mka").path)) == _packets(_output(copy_of_built, "aac.mp4"))
+
+
+def _packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(packet) for packet in container.demux(audio=0) if packet.size]
+
+
 def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_published_video(copy_of_built, monkeypatch):
     source = _sound(copy_of_built / "videos" / "aac.mp4")
     monkeypatch.setenv("MASKASSETS_CODEC", "h264")
     with dg.DagsterInstance.get() as instance:
+        webm_sound = _publish_without_source_audio(instance, "aac.mp4")
         (mp4_run,) = register_and_run(instance, ["aac.mp4"]).values()
         mp4 = _sound(_output(copy_of_built, "aac.mp4"))
         monkeypatch.setenv("MASKASSETS_AUDIO", "drop")
@@ -159,4 +186,26 @@ def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_publis
     assert mp4.beep_after_first_frame == pytest.approx(source.beep_after_first_frame, abs=0.025)
     assert _sound(_output(copy_of_built, "aac.mp4")) is None
     rebuilt = [{stage for stage, reused in reused_by_stage(run).items() if not reused} for run in (mp4_run, silent_run)]
-    assert rebuilt == [{"annotated_frames", "output_webm"}, {"output_webm"}]
+    # annotated_frames was drawn for the MP4 by the refused run.
+    assert rebuilt == [{"source_audio", "output_webm"}, {"output_webm"}]
+    # The sound kept for the WebM is Opus, which the MP4 must not be given.
+    assert "was kept for webm, but `encoder.codec` (MASKASSETS_CODEC) writes mp4: materialize source_audio" in (
+        webm_sound
+    )
+
+
+def _publish_without_source_audio(instance: dg.DagsterInstance, partition_key: str) -> str:
+    """The error of annotated_frames and output_webm materialized without source_audio."""
+    result = (
+        build_definitions()
+        .resolve_job_def("video_pipeline")
+        .execute_in_process(
+            partition_key=partition_key,
+            instance=instance,
+            asset_selection=[dg.AssetKey("annotated_frames"), dg.AssetKey("output_webm")],
+            raise_on_error=False,
+        )
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    return failure.step_failure_data.error.to_string()

@@ -9,6 +9,7 @@ from maskassets.defs.presentation import output_metadata, stored_image
 from maskassets.defs.resources import ArtifactStoreResource, EncoderResource, RayClusterResource
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import output_webm as stage
+from maskassets.stages import source_audio as source_audio_stage
 from maskassets.storage.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.storage.artifact_store import Manifest
 from maskassets.storage.schema import AUDIO_FILE, FRAMES_TABLE, POSTER_FILE, PTS_SECONDS
@@ -24,8 +25,8 @@ from maskassets.storage.sharded_tables import read_table
     description=(
         "The annotated video, browser-playable: WebM (VP8 by default, or VP9) or, with MASKASSETS_CODEC=h264, "
         "an MP4 with its index first (faststart); at the source's frame rate and timestamps, with its sound (Opus "
-        "in WebM, AAC in MP4; copied where the container takes the source's codec): annotated_frames' segments "
-        "joined without re-encoding. Its metadata shows the middle frame as a poster."
+        "in WebM, AAC in MP4, as source_audio keeps it): annotated_frames' segments and that sound joined by a Ray "
+        "task without re-encoding either. Its metadata shows the middle frame as a poster."
     ),
 )
 def output_webm(
@@ -38,6 +39,7 @@ def output_webm(
     annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
     stage.require_codec(annotated, settings.codec)
+    source_audio_stage.require_container(sound, settings.container)
     keep_audio = settings.audio and sound.metadata["has_audio"]
     audio = store.artifact_path(sound, AUDIO_FILE) if keep_audio else None
 

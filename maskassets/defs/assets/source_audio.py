@@ -3,7 +3,12 @@ import dagster as dg
 from maskassets.defs.assets.source_videos import source_video
 from maskassets.defs.assets.video_frames import video_frames
 from maskassets.defs.materialization import materialize_derived, read_inputs
-from maskassets.defs.resources import ArtifactStoreResource, VideoFolderResource
+from maskassets.defs.resources import (
+    ArtifactStoreResource,
+    EncoderResource,
+    RayClusterResource,
+    VideoFolderResource,
+)
 from maskassets.defs.video_stage import video_stage_asset
 from maskassets.stages import source_audio as stage
 
@@ -11,21 +16,30 @@ from maskassets.stages import source_audio as stage
 @video_stage_asset(
     stage,
     deps=[source_video, video_frames],
-    kinds={"pyav", "matroska"},
+    kinds={"ray", "pyav", "matroska"},
     description=(
-        "The source's first audio stream, kept for the output video: its packets copied into a Matroska file "
-        "(FLAC where Matroska cannot hold the codec), timed from the first video frame as video_frames' frames "
-        "are (it reads where their clock starts). A video without sound stores no file (has_audio: false)."
+        "The source's first audio stream, ready for the output video's container and kept in a Matroska file: its "
+        "packets copied where the container takes the codec (Opus or Vorbis for WebM, AAC or MP3 for MP4), else "
+        "encoded once here by a Ray task (Opus in WebM, AAC in MP4), so a published video made again only copies "
+        "it. Timed from the first video frame as video_frames' frames are (it reads where their clock starts). A "
+        "video without sound stores no file (has_audio: false)."
     ),
 )
 def source_audio(
-    context: dg.AssetExecutionContext, artifacts: ArtifactStoreResource, videos: VideoFolderResource
+    context: dg.AssetExecutionContext,
+    artifacts: ArtifactStoreResource,
+    videos: VideoFolderResource,
+    encoder: EncoderResource,
+    ray_cluster: RayClusterResource,
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     (frames,) = read_inputs(context, store, video_frames)
 
     def build(staged):
-        stage.extract_audio(videos.folder().resolve(context.partition_key).path, staged, frames=frames)
+        ray_cluster.ensure_connected(context, artifacts=artifacts)
+        source = videos.folder().resolve(context.partition_key).path
+        stage.extract_audio(source, staged, frames=frames, encoder=encoder.settings())
 
-    # video_frames' version stands for the source's content, which is all the sound depends on besides the code.
+    # video_frames' version stands for the source's content, which is all the sound depends on besides the code
+    # and the output's container.
     return materialize_derived(context, store, stage, inputs=(frames,), build=build)
