@@ -65,7 +65,7 @@ def store_first_audio_stream(
                 stored = output.add_stream_from_template(audio)
                 packets = _copied(container.demux(audio), stored, start_seconds)
             else:
-                stored = _encoder_stream(output, encoding.encoder, audio.codec_context, bitrate=encoding.bitrate)
+                stored = _encoder_stream(output, encoding, audio.codec_context)
                 packets = _encoded(_decoded(container, audio), stored, start_seconds)
             written = dropped = 0
             first = last = None
@@ -160,16 +160,15 @@ def _encoded(
 
 
 def _encoder_stream(
-    output: av.container.OutputContainer, encoder: str, source: av.AudioCodecContext, *, bitrate: int | None
+    output: av.container.OutputContainer, encoding: AudioEncoding, source: av.AudioCodecContext
 ) -> av.AudioStream:
-    """An audio stream of ``output`` encoded by ``encoder`` at a rate it supports (the source's where it can),
-    in mono or stereo as the source has one channel or more."""
-    rates = av.Codec(encoder, "w").audio_rates
+    """An audio stream of ``output`` encoded as ``encoding`` says, at a sample rate its encoder supports (the
+    source's where it can), in mono or stereo as the source has one channel or more."""
+    rates = av.Codec(encoding.encoder, "w").audio_rates
     rate = source.sample_rate if not rates or source.sample_rate in rates else max(rates)
-    stream = output.add_stream(encoder, rate=rate)
+    stream = output.add_stream(encoding.encoder, rate=rate)
     stream.codec_context.layout = "mono" if source.channels == 1 else "stereo"
-    if bitrate is not None:
-        stream.codec_context.bit_rate = bitrate
+    stream.codec_context.bit_rate = encoding.bitrate
     # Opened now, so that its frame size (what the resampler must cut the samples into) is known.
     stream.codec_context.open()
     return stream

@@ -14,7 +14,6 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from maskassets.definitions import build_definitions
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.media import (
     ffmpeg_test_pattern,
@@ -23,7 +22,12 @@ from maskassets_tests.support.media import (
     pipeline_settings,
     with_beep,
 )
-from maskassets_tests.support.pipeline_run import register_and_run, reused_by_stage
+from maskassets_tests.support.pipeline_run import (
+    materialize_only,
+    register_and_run,
+    reused_by_stage,
+    step_failure,
+)
 from maskassets_tests.support.published import CLIPS, WITH_SOUND
 
 pytestmark = pytest.mark.slow
@@ -176,7 +180,7 @@ def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_publis
     source = _sound(copy_of_built / "videos" / "aac.mp4")
     monkeypatch.setenv("MASKASSETS_CODEC", "h264")
     with dg.DagsterInstance.get() as instance:
-        webm_sound = _publish_without_source_audio(instance, "aac.mp4")
+        webm_sound = step_failure(materialize_only(instance, "aac.mp4", ["annotated_frames", "output_webm"]))
         (mp4_run,) = register_and_run(instance, ["aac.mp4"]).values()
         mp4 = _sound(_output(copy_of_built, "aac.mp4"))
         monkeypatch.setenv("MASKASSETS_AUDIO", "drop")
@@ -192,20 +196,3 @@ def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_publis
     assert "was kept for webm, but `encoder.codec` (MASKASSETS_CODEC) writes mp4: materialize source_audio" in (
         webm_sound
     )
-
-
-def _publish_without_source_audio(instance: dg.DagsterInstance, partition_key: str) -> str:
-    """The error of annotated_frames and output_webm materialized without source_audio."""
-    result = (
-        build_definitions()
-        .resolve_job_def("video_pipeline")
-        .execute_in_process(
-            partition_key=partition_key,
-            instance=instance,
-            asset_selection=[dg.AssetKey("annotated_frames"), dg.AssetKey("output_webm")],
-            raise_on_error=False,
-        )
-    )
-    assert not result.success
-    (failure,) = [event for event in result.all_events if event.is_step_failure]
-    return failure.step_failure_data.error.to_string()

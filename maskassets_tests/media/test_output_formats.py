@@ -10,10 +10,14 @@ import av
 import dagster as dg
 import pytest
 
-from maskassets.definitions import build_definitions
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.media import ffprobe, make_clip
-from maskassets_tests.support.pipeline_run import register_and_run, reused_by_stage
+from maskassets_tests.support.pipeline_run import (
+    materialize_only,
+    register_and_run,
+    reused_by_stage,
+    step_failure,
+)
 
 _STREAM_ENTRIES = "codec_name,profile,pix_fmt,width,height,nb_read_frames"
 
@@ -28,27 +32,6 @@ def _top_level_boxes(path: Path) -> list[str]:
         boxes.append(kind.decode("ascii"))
         offset += size
     return boxes
-
-
-def _publish_alone(instance: dg.DagsterInstance, partition_key: str) -> dg.ExecuteInProcessResult:
-    """output_webm materialized on its own, as `--select output_webm` does."""
-    return (
-        build_definitions()
-        .resolve_job_def("video_pipeline")
-        .execute_in_process(
-            partition_key=partition_key,
-            instance=instance,
-            asset_selection=[dg.AssetKey("output_webm")],
-            raise_on_error=False,
-        )
-    )
-
-
-def _failure(result: dg.ExecuteInProcessResult) -> str:
-    """The error of the run's one failed step."""
-    assert not result.success
-    (failure,) = [event for event in result.all_events if event.is_step_failure]
-    return failure.step_failure_data.error.to_string()
 
 
 def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env, dagster_home, monkeypatch):
@@ -76,12 +59,12 @@ def test_h264_output_is_a_faststart_mp4_that_plays_like_the_source(pipeline_env,
         assert plays.passed, plays.description
 
         monkeypatch.setenv("MASKASSETS_CODEC", "vp8")
-        alone = _publish_alone(instance, "odd.mp4")
+        alone = materialize_only(instance, "odd.mp4", ["output_webm"])
         (webm_run,) = register_and_run(instance, ["odd.mp4"]).values()
 
     # The segments are H.264: the published video cannot become a WebM without drawing them again.
     assert "are encoded as h264, but `encoder.codec` (MASKASSETS_CODEC) is vp8: materialize annotated_frames" in (
-        _failure(alone)
+        step_failure(alone)
     )
     # The sound is kept for the output's container: the WebM's is made again (Opus, where the MP4's was AAC).
     assert reused_by_stage(webm_run) == {

@@ -28,6 +28,27 @@ def register_and_run(instance: dg.DagsterInstance, partition_keys: list[str]) ->
     return {key: job.execute_in_process(partition_key=key, instance=instance) for key in partition_keys}
 
 
+def materialize_only(instance: dg.DagsterInstance, partition_key: str, assets: list[str]) -> dg.ExecuteInProcessResult:
+    """Only ``assets`` of the video's chain materialized, as `--select` does; failures are returned."""
+    return (
+        build_definitions()
+        .resolve_job_def("video_pipeline")
+        .execute_in_process(
+            partition_key=partition_key,
+            instance=instance,
+            asset_selection=[dg.AssetKey(asset) for asset in assets],
+            raise_on_error=False,
+        )
+    )
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    """The error of the run's one failed step."""
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    return failure.step_failure_data.error.to_string()
+
+
 def logged_messages(
     instance: dg.DagsterInstance, results: list[dg.ExecuteInProcessResult], containing: str
 ) -> list[str]:
