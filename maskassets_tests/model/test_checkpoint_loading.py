@@ -16,6 +16,7 @@ from maskassets.model.detector_spec import DetectorSpec
 from maskassets.model.loading import CheckpointError, build_detector
 from maskassets.stages.model_checkpoint import verify_checkpoint
 from maskassets_tests.support.media import TEST_SPEC
+from maskassets_tests.support.pipeline_run import step_failure
 
 
 class _RunsCode:
@@ -89,5 +90,4 @@ def test_a_checkpoint_is_loaded_once_per_detector_shape(pipeline_env, dagster_ho
         monkeypatch.setenv("MASKASSETS_CLASS_NAMES", "background,face")
         third, _ = _materialize_checkpoint(instance)
         assert not third.success
-        (failure,) = [event for event in third.all_events if event.is_step_failure]
-        assert "trained for 4 classes but 2 are configured" in failure.step_failure_data.error.to_string()
+        assert "trained for 4 classes but 2 are configured" in step_failure(third)
