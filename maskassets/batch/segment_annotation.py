@@ -19,6 +19,7 @@ from upath import UPath
 from maskassets.batch.stored_frames import iter_stored_frames
 from maskassets.detection.box_drawing import BoxAnnotator
 from maskassets.detection.detections import Detections
+from maskassets.media.even_cuts import even_cuts
 from maskassets.media.previews import encode_jpeg
 from maskassets.media.video import opening_keyframe_size, stream_timing
 from maskassets.media.video_writing import EncoderSettings, VideoWriter
@@ -73,10 +74,14 @@ class AnnotatedSegment:
 
 
 def segment_ranges(frame_count: int, segment_frames: int | None, *, cuts: Sequence[int] = ()) -> list[FrameRange]:
-    """Consecutive ranges of at most ``segment_frames`` frames (one range when None), each ending at the last of
-    ``cuts`` within its reach, if any: where video_frames' copied packets start, so that a range decodes no frame
-    it does not draw (a copy decodes only from its start)."""
+    """Consecutive ranges of at most ``segment_frames`` frames (one range when None): with ``cuts``, each ending at
+    the last of them within its reach, if any: where video_frames' copied packets start (already spread evenly),
+    so that a range decodes no frame it does not draw (a copy decodes only from its start); without, of even
+    lengths."""
     size = segment_frames or max(frame_count, 1)
+    if not cuts:
+        ends = [*even_cuts(range(1, frame_count), frame_count, -(-frame_count // size)), frame_count]
+        return [FrameRange(first, end) for first, end in zip([0, *ends], ends, strict=False) if first < end]
     boundaries = sorted({*cuts, frame_count})
     ranges, first = [], 0
     while first < frame_count:

@@ -98,7 +98,8 @@ class VideoFolderResource(dg.ConfigurableResource):
     segment_frames: int = Field(
         default=300,
         ge=1,
-        description="A video is cut for parallel decoding at keyframes at least this many frames apart.",
+        description="A video is cut for parallel decoding at keyframes into as many segments of at least this many "
+        "frames as it holds, the cuts at the keyframes nearest even shares (a segment may come out a little shorter).",
     )
 
     settle_seconds: float = Field(

@@ -15,6 +15,7 @@ import numpy as np
 from upath import UPath
 
 from maskassets.media import yuv420
+from maskassets.media.even_cuts import even_cuts
 from maskassets.media.frame_timing import fill_missing_times
 from maskassets.storage.errors import explain_storage_errors
 
@@ -147,9 +148,10 @@ class DecodePlan:
 
 
 def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
-    """Cut ``path`` at keyframes into segments of at least ``min_segment_frames`` frames, from one pass over its
-    packets (no decoding). A stream with packets or a first frame lacking timestamps is not cut: one segment
-    decodes it all."""
+    """Cut ``path`` at keyframes into as many segments as it holds of at least ``min_segment_frames`` frames, the
+    cuts at the keyframes nearest even shares of its frames (so some segments may be a little shorter), from one
+    pass over its packets (no decoding). A stream with packets or a first frame lacking timestamps is not cut: one
+    segment decodes it all."""
     with open_video_container(path) as container:
         stream = container.streams.video[0]
         first_pts_seconds, guessed_rate = _first_frame_time(container, stream), _guessed_rate(stream)
@@ -160,13 +162,14 @@ def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
     if len(timestamps) < len(packets) or first_pts_seconds is None:
         return DecodePlan([replace(WHOLE_VIDEO, planned_frames=len(packets))], first_pts_seconds, guessed_rate)
     keyframes = sorted({pts for pts, keyframe in packets if keyframe})
-    cuts: list[int] = []
-    seek_to: dict[int, int] = {}
-    for position, pts in enumerate(keyframes):
-        frames_before = bisect_left(timestamps, pts)
-        if frames_before - (bisect_left(timestamps, cuts[-1]) if cuts else 0) >= min_segment_frames:
-            cuts.append(pts)
-            seek_to[pts] = keyframes[max(0, position - 1)]
+    # Each keyframe by the number of frames before it; a segment from it seeks from the keyframe before it.
+    starts = {
+        bisect_left(timestamps, pts): (pts, keyframes[max(0, number - 1)]) for number, pts in enumerate(keyframes)
+    }
+    positions = sorted(position for position in starts if position > 0)
+    chosen = even_cuts(positions, len(timestamps), _segment_count(positions, min_segment_frames))
+    cuts = [starts[position][0] for position in chosen]
+    seek_to = dict(starts[position] for position in chosen)
     bounds = [None, *cuts, None]
     segments, first_frame = [], 0
     for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
@@ -175,6 +178,15 @@ def plan_decode(path: UPath, *, min_segment_frames: int) -> DecodePlan:
         segments.append(Segment(number, start, end, first_frame, high - low, seek_pts=seek_to.get(start)))
         first_frame += high - low
     return DecodePlan(segments, first_pts_seconds, guessed_rate)
+
+
+def _segment_count(keyframe_positions: list[int], min_segment_frames: int) -> int:
+    """How many segments of at least ``min_segment_frames`` frames, each from a keyframe, the video holds."""
+    segments, start = 1, 0
+    for position in keyframe_positions:
+        if position - start >= min_segment_frames:
+            segments, start = segments + 1, position
+    return segments
 
 
 def iter_frames(

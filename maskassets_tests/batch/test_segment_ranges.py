@@ -9,8 +9,14 @@ def _spans(ranges: list[FrameRange]) -> list[tuple[int, int]]:
     return [(frame_range.first_frame, frame_range.end_frame) for frame_range in ranges]
 
 
-def test_ranges_of_at_most_the_segment_size_cover_every_frame_once():
-    assert _spans(segment_ranges(25, 10)) == [(0, 10), (10, 20), (20, 25)]
+def test_ranges_of_at_most_the_segment_size_cover_every_frame_once_in_even_lengths():
+    # Three ranges of 10 would leave the last task 5 frames; even ones finish together.
+    assert _spans(segment_ranges(25, 10)) == [(0, 8), (8, 17), (17, 25)]
+    ranges = segment_ranges(4491, 600)
+    assert {frame_range.frames for frame_range in ranges} == {561, 562} and len(ranges) == 8
+    assert [frame_range.first_frame for frame_range in ranges[1:]] == [
+        frame_range.end_frame for frame_range in ranges[:-1]
+    ]
     assert _spans(segment_ranges(25, None)) == [(0, 25)]
     assert _spans(segment_ranges(1, 600)) == [(0, 1)]
 

@@ -129,3 +129,19 @@ def test_jpeg_frames_stay_close_to_the_decoded_source(tmp_path, local_ray):
     for frame, image in zip(sequential, stored[schema.IMAGE].to_pylist(), strict=True):
         error = np.mean((decode_frame(image).astype(float) - frame.rgb.astype(float)) ** 2)
         assert 10 * np.log10(255**2 / error) > 38, f"frame {frame.index}"
+
+
+def test_segments_are_cut_at_keyframes_near_even_shares_so_none_is_a_runt(tmp_path):
+    # 100 frames, a keyframe every 10 and nowhere else.
+    gop10 = ["-c:v", "libx264", "-g", "10", "-sc_threshold", "0"]
+    source = UPath(str(ffmpeg_test_pattern(tmp_path / "gop10.mp4", encoder_args=gop10)))
+    keyframe_starts = {index * 10 for index in range(10)}
+
+    plan = plan_decode(source, min_segment_frames=30)
+
+    sizes = [segment.planned_frames for segment in plan.segments]
+    # Cuts every 30 frames would leave a last segment of 10; the same four segments come within a GOP of even.
+    assert len(sizes) == 4 and sum(sizes) == 100
+    assert max(sizes) - min(sizes) <= 10
+    assert {segment.first_frame for segment in plan.segments} <= keyframe_starts
+    assert [segment.first_frame for segment in plan.segments] == list(accumulate(sizes[:-1], initial=0))
