@@ -56,6 +56,10 @@ RAY = str(Path(sys.executable).parent / "ray")
 STAGES = ("video_frames", "source_audio", "frame_predictions", "annotated_frames", "output_webm")
 NON_MODEL_STAGES = ("video_frames", "source_audio", "annotated_frames", "output_webm")
 _SAMPLE_SECONDS = 0.2
+#: The detector: cheap enough that the other stages show, every box it returns tracked and drawn.
+DEFAULT_ARCHITECTURE = "fasterrcnn_mobilenet_v3_large_320_fpn"
+DEFAULT_MIN_SIZE = 64
+DEFAULT_DETECTIONS = 8
 
 
 @dataclass
@@ -185,33 +189,43 @@ def make_clips(scratch: Path, seconds: float, resolutions: list[int], lengths: l
     return clips
 
 
+def random_checkpoint(path: Path, architecture: str) -> Path:
+    """The weights of a randomly initialised ``architecture`` (seeded: the same detections for every code)."""
+    torch.manual_seed(0)
+    torch.save(build_detector(DetectorSpec(architecture=architecture)).state_dict(), path)
+    return path
+
+
 def checkout(ref: str, scratch: Path) -> Path:
     tree = scratch / f"code-{ref}"
     subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), ref], check=True)
     return tree
 
 
-def run_update(
+def prepare_work(work: Path, clip: Path) -> None:
+    """A fresh folder for one update: ``clip`` (a hard link) alone in videos/, an empty Dagster home."""
+    (work / "videos").mkdir(parents=True)
+    os.link(clip, work / "videos" / clip.name)
+    (work / "home").mkdir()
+
+
+def update_environment(
     code_root: Path,
-    clip: Path,
-    checkpoint: Path,
     work: Path,
+    checkpoint: Path,
     *,
-    cpus: int,
     architecture: str,
     min_size: int,
     detections: int,
     segment_frames: int | None,
-    object_store_mb: int | None = None,
-) -> dict:
-    videos = work / "videos"
-    videos.mkdir(parents=True)
-    os.link(clip, videos / clip.name)
+) -> dict[str, str]:
+    """What maskassets (``code_root``'s) runs with in ``work``: its videos, artifacts and Dagster home there, the
+    cheap detector, every box kept."""
     env = {
         **os.environ,
         "PYTHONPATH": str(code_root),
         "DAGSTER_HOME": str(work / "home"),
-        "MASKASSETS_VIDEOS": str(videos),
+        "MASKASSETS_VIDEOS": str(work / "videos"),
         "MASKASSETS_ARTIFACTS": str(work / "artifacts"),
         "MASKASSETS_CHECKPOINT": str(checkpoint),
         "MASKASSETS_ARCHITECTURE": architecture,
@@ -231,7 +245,32 @@ def run_update(
             "MASKASSETS_SEGMENT_FRAMES": str(segment_frames),
             "MASKASSETS_ENCODE_SEGMENT_FRAMES": str(segment_frames),
         }
-    (work / "home").mkdir()
+    return env
+
+
+def run_update(
+    code_root: Path,
+    clip: Path,
+    checkpoint: Path,
+    work: Path,
+    *,
+    cpus: int,
+    architecture: str,
+    min_size: int,
+    detections: int,
+    segment_frames: int | None,
+    object_store_mb: int | None = None,
+) -> dict:
+    prepare_work(work, clip)
+    env = update_environment(
+        code_root,
+        work,
+        checkpoint,
+        architecture=architecture,
+        min_size=min_size,
+        detections=detections,
+        segment_frames=segment_frames,
+    )
     command = [PYTHON, "-m", "maskassets.cli", "update"]
     with one_node_cluster(cpus, env, object_store_mb) as (address, cluster_processes):
         env["MASKASSETS_RAY_ADDRESS"] = address
@@ -388,11 +427,13 @@ def main() -> None:
         "--baseline", default="f1ee067", help="git ref of the code to compare against; 'none': this tree alone"
     )
     parser.add_argument("--resolutions", type=int, nargs="+", default=[720, 1080])
+    parser.add_argument("--architecture", default=DEFAULT_ARCHITECTURE, help="the detector's torchvision name")
     parser.add_argument(
-        "--architecture", default="fasterrcnn_mobilenet_v3_large_320_fpn", help="the detector's torchvision name"
+        "--min-size", type=int, default=DEFAULT_MIN_SIZE, help="the detector's resize bound (small: cheap)"
     )
-    parser.add_argument("--min-size", type=int, default=64, help="the detector's resize bound (small: cheap)")
-    parser.add_argument("--detections", type=int, default=8, help="boxes per frame, every one tracked and drawn")
+    parser.add_argument(
+        "--detections", type=int, default=DEFAULT_DETECTIONS, help="boxes per frame, every one tracked and drawn"
+    )
     parser.add_argument(
         "--segment-frames",
         type=int,
@@ -423,9 +464,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="maskassets-scale-"))
     try:
         clips = make_clips(scratch, args.seconds, args.resolutions, args.lengths)
-        checkpoint = scratch / "random_detector.pt"
-        torch.manual_seed(0)
-        torch.save(build_detector(DetectorSpec(architecture=args.architecture)).state_dict(), checkpoint)
+        checkpoint = random_checkpoint(scratch / "random_detector.pt", args.architecture)
         codes = {"this tree": REPO_ROOT}
         if args.baseline != "none":
             codes[args.baseline] = checkout(args.baseline, scratch)
