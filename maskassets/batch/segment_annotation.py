@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 import av
 import cv2
@@ -80,8 +81,8 @@ def segment_ranges(frame_count: int, segment_frames: int | None, *, cuts: Sequen
     lengths."""
     size = segment_frames or max(frame_count, 1)
     if not cuts:
-        ends = [*even_cuts(range(1, frame_count), frame_count, -(-frame_count // size)), frame_count]
-        return [FrameRange(first, end) for first, end in zip([0, *ends], ends, strict=False) if first < end]
+        bounds = [0, *even_cuts(range(1, frame_count), frame_count, -(-frame_count // size)), frame_count]
+        return [FrameRange(first, end) for first, end in pairwise(bounds) if first < end]
     boundaries = sorted({*cuts, frame_count})
     ranges, first = [], 0
     while first < frame_count:
