@@ -278,7 +278,9 @@ class EncoderResource(dg.ConfigurableResource):
         "start on a keyframe, so this is also the longest keyframe interval.",
     )
     audio: one_of(AudioChoice) = Field(
-        default="keep", description="keep: the output carries the source's sound (if any); drop: it is silent."
+        default="keep",
+        description="keep: the output carries the source's sound (if any); drop: it is silent, and no sound is read "
+        "or kept.",
     )
 
     @model_validator(mode="after")
@@ -310,8 +312,10 @@ class EncoderResource(dg.ConfigurableResource):
         return fingerprint(self.audio)
 
     def stored_sound_fingerprint(self) -> str:
-        """What decides the sound kept for the output: its container (VP8 and VP9 share WebM's)."""
-        return fingerprint(self.settings().container)
+        """What decides the sound kept for the output: whether any is, and its container (VP8 and VP9 share
+        WebM's)."""
+        settings = self.settings()
+        return fingerprint(settings.container) if settings.audio else fingerprint(self.audio)
 
 
 _CRF_RANGES = {"vp8": (4, 63), "vp9": (4, 63), "h264": (0, 51)}

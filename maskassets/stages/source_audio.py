@@ -1,6 +1,6 @@
 """Keep the source's first audio stream beside its frames, on the frames' clock, ready for the output's container:
 encoded once here when that container does not take its codec, so a published video made again (new detections,
-drawing, codec of the same container) copies it."""
+drawing, codec of the same container) copies it. Sound the output is not to carry is neither read nor kept."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ STAGE = "source_audio"
 CODE_VERSION = "2"
 #: The manifest's record of the container the sound was made for.
 CONTAINER = "container"
+#: The manifest's record that `encoder.audio` was `drop`: no sound read, none kept.
+DROPPED = "dropped"
 
 
 def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest, encoder: EncoderSettings) -> dict:
@@ -39,12 +41,27 @@ def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest, en
     return summary
 
 
-def require_container(sound: Manifest, container: str) -> None:
-    """Refuse to publish sound made for another container than the output's."""
+def keep_no_sound(staged: StagedArtifact) -> dict:
+    """Record that the output is to be silent: the source's sound is neither read nor stored."""
+    summary = {"has_audio": False, DROPPED: True}
+    staged.metadata.update(summary)
+    return summary
+
+
+def require_ready(sound: Manifest, encoder: EncoderSettings) -> None:
+    """Refuse to publish sound made for another container than the output's, or none where the output keeps it."""
+    fix = (
+        "materialize source_audio with output_webm (--select 'source_audio,annotated_frames,output_webm'), or run "
+        "the whole chain."
+    )
+    if encoder.audio and sound.metadata.get(DROPPED):
+        raise ValueError(
+            f"The sound of '{sound.partition}' was dropped (`encoder.audio` was drop when source_audio was made), "
+            f"but the output is to keep it now: {fix}"
+        )
     made_for = sound.metadata.get(CONTAINER)
-    if sound.metadata["has_audio"] and made_for != container:
+    if sound.metadata["has_audio"] and made_for != encoder.container:
         raise ValueError(
             f"The sound of '{sound.partition}' was kept for {made_for or 'no container (an older version)'}, but "
-            f"`encoder.codec` writes {container}: materialize source_audio with output_webm (--select "
-            "'source_audio,annotated_frames,output_webm'), or run the whole chain."
+            f"`encoder.codec` writes {encoder.container}: {fix}"
         )

@@ -1,7 +1,7 @@
 """The output video carries the source's sound, in sync with its pictures: copied where the output container
 takes the source's codec, encoded once by source_audio where it does not and copied by every output made from
-it; a silent source gives a silent output, the audio setting rebuilds only the output and the output's container
-the kept sound too."""
+it; a silent source gives a silent output, dropped sound is neither read nor kept, and the output's container
+rebuilds the kept sound."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from maskassets.storage.artifact_store import ArtifactStore
+from maskassets.storage.schema import AUDIO_FILE
 from maskassets_tests.support.media import (
     ffmpeg_test_pattern,
     ffprobe_frames,
@@ -176,8 +177,9 @@ def _packets(path: Path) -> list[bytes]:
         return [bytes(packet) for packet in container.demux(audio=0) if packet.size]
 
 
-def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_published_video(copy_of_built, monkeypatch):
+def test_an_mp4_output_copies_aac_and_dropped_sound_is_neither_read_nor_kept(copy_of_built, monkeypatch):
     source = _sound(copy_of_built / "videos" / "aac.mp4")
+    store = ArtifactStore(str(copy_of_built / "artifacts"))
     monkeypatch.setenv("MASKASSETS_CODEC", "h264")
     with dg.DagsterInstance.get() as instance:
         webm_sound = step_failure(materialize_only(instance, "aac.mp4", ["annotated_frames", "output_webm"]))
@@ -185,13 +187,25 @@ def test_an_mp4_output_copies_aac_and_the_audio_setting_rebuilds_only_the_publis
         mp4 = _sound(_output(copy_of_built, "aac.mp4"))
         monkeypatch.setenv("MASKASSETS_AUDIO", "drop")
         (silent_run,) = register_and_run(instance, ["aac.mp4"]).values()
+        silent = _sound(_output(copy_of_built, "aac.mp4"))
+        dropped = store.require_manifest("source_audio", "aac.mp4")
+        monkeypatch.setenv("MASKASSETS_AUDIO", "keep")
+        no_sound_kept = step_failure(materialize_only(instance, "aac.mp4", ["output_webm"]))
+        (sound_again_run,) = register_and_run(instance, ["aac.mp4"]).values()
 
     assert mp4.codec == "aac" and mp4.packets_from_first_frame == source.packets_from_first_frame
     assert mp4.beep_after_first_frame == pytest.approx(source.beep_after_first_frame, abs=0.025)
-    assert _sound(_output(copy_of_built, "aac.mp4")) is None
-    rebuilt = [{stage for stage, reused in reused_by_stage(run).items() if not reused} for run in (mp4_run, silent_run)]
+    assert silent is None
+    assert (dropped.metadata["has_audio"], dropped.metadata["dropped"]) == (False, True)
+    assert not Path(store.artifact_path(dropped, AUDIO_FILE).path).exists()
+    assert _sound(_output(copy_of_built, "aac.mp4")).packets_from_first_frame == source.packets_from_first_frame
+    rebuilt = [
+        {stage for stage, reused in reused_by_stage(run).items() if not reused}
+        for run in (mp4_run, silent_run, sound_again_run)
+    ]
     # annotated_frames was drawn for the MP4 by the refused run.
-    assert rebuilt == [{"source_audio", "output_webm"}, {"output_webm"}]
+    assert rebuilt == [{"source_audio", "output_webm"}] * 3
+    assert "was dropped (`encoder.audio` (MASKASSETS_AUDIO) was drop when source_audio was made)" in no_sound_kept
     # The sound kept for the WebM is Opus, which the MP4 must not be given.
     assert "was kept for webm, but `encoder.codec` (MASKASSETS_CODEC) writes mp4: materialize source_audio" in (
         webm_sound

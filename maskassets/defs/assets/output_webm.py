@@ -39,7 +39,7 @@ def output_webm(
     annotated, sound, frames = read_inputs(context, store, annotated_frames, source_audio, video_frames)
     settings = encoder.settings()
     stage.require_codec(annotated, settings.codec)
-    source_audio_stage.require_container(sound, settings.container)
+    source_audio_stage.require_ready(sound, settings)
     keep_audio = settings.audio and sound.metadata["has_audio"]
     audio = store.artifact_path(sound, AUDIO_FILE) if keep_audio else None
 

@@ -22,7 +22,8 @@ from maskassets.stages import source_audio as stage
         "packets copied where the container takes the codec (Opus or Vorbis for WebM, AAC or MP3 for MP4), else "
         "encoded once here by a Ray task (Opus in WebM, AAC in MP4), so a published video made again only copies "
         "it. Timed from the first video frame as video_frames' frames are (it reads where their clock starts). A "
-        "video without sound stores no file (has_audio: false)."
+        "video without sound stores no file (has_audio: false); with MASKASSETS_AUDIO=drop no sound is read or "
+        "stored (dropped: true)."
     ),
 )
 def source_audio(
@@ -34,11 +35,15 @@ def source_audio(
 ) -> dg.MaterializeResult:
     store = artifacts.store()
     (frames,) = read_inputs(context, store, video_frames)
+    settings = encoder.settings()
 
     def build(staged):
+        if not settings.audio:
+            stage.keep_no_sound(staged)
+            return
         ray_cluster.ensure_connected(context, artifacts=artifacts)
         source = videos.folder().resolve(context.partition_key).path
-        stage.extract_audio(source, staged, frames=frames, encoder=encoder.settings())
+        stage.extract_audio(source, staged, frames=frames, encoder=settings)
 
     # video_frames' version stands for the source's content, which is all the sound depends on besides the code
     # and the output's container.
