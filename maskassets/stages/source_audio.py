@@ -41,11 +41,9 @@ def extract_audio(source: UPath, staged: StagedArtifact, *, frames: Manifest, en
     return summary
 
 
-def keep_no_sound(staged: StagedArtifact) -> dict:
+def keep_no_sound(staged: StagedArtifact) -> None:
     """Record that the output is to be silent: the source's sound is neither read nor stored."""
-    summary = {"has_audio": False, DROPPED: True}
-    staged.metadata.update(summary)
-    return summary
+    staged.metadata.update({"has_audio": False, DROPPED: True})
 
 
 def require_ready(sound: Manifest, encoder: EncoderSettings) -> None:

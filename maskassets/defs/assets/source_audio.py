@@ -46,5 +46,5 @@ def source_audio(
         stage.extract_audio(source, staged, frames=frames, encoder=settings)
 
     # video_frames' version stands for the source's content, which is all the sound depends on besides the code
-    # and the output's container.
+    # and its settings (whether the output keeps sound, and its container).
     return materialize_derived(context, store, stage, inputs=(frames,), build=build)
