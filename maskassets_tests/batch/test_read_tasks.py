@@ -52,9 +52,9 @@ class ConcurrentTitles:
 
 
 def test_a_video_of_many_segments_is_read_by_a_few_tasks_per_actor_at_once(pipeline_env, dagster_home, monkeypatch):
-    monkeypatch.setenv("MASKASSETS_SEGMENT_FRAMES", "8")
+    monkeypatch.setenv("MASKASSETS_SEGMENT_FRAMES", "4")
     make_clip(
-        Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=192, width=640, height=360, keyframe_interval=8
+        Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", frames=64, width=640, height=360, keyframe_interval=4
     )
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance, ConcurrentTitles(_READER_TITLE) as readers:
         result = register_and_run(instance, ["clip.mp4"])["clip.mp4"]
