@@ -142,6 +142,12 @@ class DetectorResource(dg.ConfigurableResource):
     max_size: int = Field(default=1333, ge=32)
     box_score_thresh: float = Field(default=0.05, ge=0.0, le=1.0)
     box_detections_per_img: int = Field(default=100, ge=1)
+    proposals: int | None = Field(
+        default=None,
+        ge=1,
+        description="Region proposals the RPN hands the box head per frame (R-CNN architectures); unset: the "
+        "architecture's default, 1000. Fewer is faster, as the box head runs once per proposal.",
+    )
     device: str = "auto"
     batch_size: int | None = Field(default=None, ge=1, description="Frames per forward; unset: 8 on GPU, 1 on CPU.")
     pool_size: int = Field(
@@ -166,7 +172,17 @@ class DetectorResource(dg.ConfigurableResource):
             max_size=self.max_size,
             box_score_thresh=self.box_score_thresh,
             box_detections_per_img=self.box_detections_per_img,
+            proposals=self.proposals,
         )
+
+    @model_validator(mode="after")
+    def _proposals_need_a_proposal_network(self) -> DetectorResource:
+        if self.proposals is not None and not self.spec().has_region_proposals():
+            raise ValueError(
+                f"{self.architecture} proposes no regions, so `proposals` does not apply to it; unset "
+                "MASKASSETS_PROPOSALS or choose an R-CNN architecture."
+            )
+        return self
 
     def pool(self) -> ActorPoolSettings:
         return ActorPoolSettings(

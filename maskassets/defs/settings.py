@@ -53,6 +53,7 @@ VARIABLES: dict[str, dict[str, str]] = {
         "max_size": "MAX_SIZE",
         "box_score_thresh": "BOX_SCORE_THRESH",
         "box_detections_per_img": "DETECTIONS_PER_IMAGE",
+        "proposals": "PROPOSALS",
         "device": "DEVICE",
         "batch_size": "BATCH_SIZE",
         "pool_size": "POOL_SIZE",

@@ -21,6 +21,15 @@ class DetectorSpec:
     max_size: int = 1333
     box_score_thresh: float = 0.05
     box_detections_per_img: int = 100
+    #: Region proposals the RPN hands the box head per image; None: the architecture's (1000 for Faster R-CNN).
+    proposals: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields, less those left to the architecture, so a field added later keeps the versions of the
+        predictions made before it."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
+
+    def has_region_proposals(self) -> bool:
+        """Whether the architecture proposes regions for a box head (torchvision's R-CNNs; not RetinaNet, FCOS or
+        SSD, which score their anchors directly)."""
+        return "rcnn" in self.architecture

@@ -18,6 +18,7 @@ class CheckpointError(ValueError):
 
 def build_detector(spec: DetectorSpec) -> torch.nn.Module:
     """An untrained detector of ``spec``'s architecture; nothing is downloaded."""
+    proposals = {} if spec.proposals is None else {"rpn_post_nms_top_n_test": spec.proposals}
     return torchvision.models.get_model(
         spec.architecture,
         weights=None,
@@ -27,6 +28,7 @@ def build_detector(spec: DetectorSpec) -> torch.nn.Module:
         max_size=spec.max_size,
         box_score_thresh=spec.box_score_thresh,
         box_detections_per_img=spec.box_detections_per_img,
+        **proposals,
     )
 
 

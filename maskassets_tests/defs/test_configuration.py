@@ -38,6 +38,11 @@ from maskassets.defs.settings import Settings
             r"MASKASSETS_RAY_OBJECT_STORE_MB=1024: .*greater than or equal to 2048",
         ),
         ({"MASKASSETS_RAY_OBJECT_STORE_MB": "2GB"}, r"MASKASSETS_RAY_OBJECT_STORE_MB='2GB' is not a valid int"),
+        ({"MASKASSETS_PROPOSALS": "0"}, r"MASKASSETS_PROPOSALS=0 \(detector.proposals\): .*greater than or equal to 1"),
+        (
+            {"MASKASSETS_ARCHITECTURE": "retinanet_resnet50_fpn", "MASKASSETS_PROPOSALS": "300"},
+            r"retinanet_resnet50_fpn proposes no regions, .*unset MASKASSETS_PROPOSALS or choose an R-CNN",
+        ),
     ],
 )
 def test_bad_settings_are_refused_when_the_definitions_load(monkeypatch, settings, message):
