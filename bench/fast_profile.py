@@ -1,5 +1,6 @@
-"""What each fast setting buys and costs: the detector's seconds per frame and how far its detections
-drift from fp32 at min_size 800, on the same frames and checkpoint, in one process (no Ray, no I/O).
+"""What each fast setting buys and costs (precision, min_size, frame stride, region proposals): the detector's
+seconds per frame and how far its detections drift from fp32 at min_size 800, on the same frames and checkpoint,
+in one process (no Ray, no I/O).
 
     .venv/bin/python bench/fast_profile.py [--frames 24] [--checkpoint PATH] [--threads 2]
 
@@ -47,6 +48,7 @@ class Variant:
     precision: str = "fp32"
     min_size: int = 800
     frame_stride: int = 1
+    proposals: int | None = None
 
 
 VARIANTS = [
@@ -55,6 +57,8 @@ VARIANTS = [
     Variant("fp32, min_size 512", min_size=512),
     Variant("bf16, min_size 512", precision="bf16", min_size=512),
     Variant("bf16, min_size 512, stride 2", precision="bf16", min_size=512, frame_stride=2),
+    Variant("fp32, min_size 800, 300 proposals", proposals=300),
+    Variant("fp32, min_size 800, 100 proposals", proposals=100),
 ]
 
 
@@ -62,7 +66,7 @@ def run_variant(variant: Variant, checkpoint: str, images: list[bytes], *, threa
     """The stage's own path: the model sees every Nth frame, the frames between keep its detections."""
     detector = FrameDetector(
         checkpoint_uri=checkpoint,
-        spec=DetectorSpec(min_size=variant.min_size),
+        spec=DetectorSpec(min_size=variant.min_size, proposals=variant.proposals),
         device="cpu" if not torch.cuda.is_available() else "cuda",
         torch_threads=threads,
         precision=variant.precision,
@@ -146,12 +150,12 @@ def main() -> None:
                 **drift(reference["rows"], measured["rows"], score=args.score),
             }
         )
-    header = f"{'variant':34} {'s/frame':>8} {'speedup':>8} {'matched':>8} {'mean IoU':>9} {'|d score|':>10}"
+    header = f"{'variant':36} {'s/frame':>8} {'speedup':>8} {'matched':>8} {'mean IoU':>9} {'|d score|':>10}"
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row['variant']:34} {row['seconds_per_frame']:>8.3f} {row['speedup']:>8.2f} "
+            f"{row['variant']:36} {row['seconds_per_frame']:>8.3f} {row['speedup']:>8.2f} "
             f"{_shown(row['matched_share']):>8} {_shown(row['mean_iou']):>9} "
             f"{_shown(row['mean_abs_score_difference']):>10}"
         )
