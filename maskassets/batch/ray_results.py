@@ -35,7 +35,7 @@ def gather(tasks: Sequence[ray.ObjectRef], *, on_result: Callable[[Any], None] |
 def gather_longest_first(
     jobs: Sequence[Job],
     *,
-    size: Callable[[Job], int],
+    size: Callable[[Job], float],
     submit: Callable[[Job], ray.ObjectRef],
     on_result: Callable[[Any], None] | None = None,
 ) -> list[Any]:

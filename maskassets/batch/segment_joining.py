@@ -28,11 +28,11 @@ class JoinedVideo:
 
 @ray.remote(num_cpus=1, max_retries=3)
 def join_segments(
-    segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: UPath | None
+    segments: list[UPath], target: UPath, *, output_format: OutputFormat, audio: list[UPath]
 ) -> JoinedVideo:
-    """Copy the segments' packets, in order, into one file at ``target`` with the stored ``audio``'s (if any)
-    interleaved by time. Nothing is decoded or encoded: each segment was checked to start on a keyframe when it
-    was encoded, and the sound was made for this container when it was stored."""
+    """Copy the segments' packets, in order, into one file at ``target`` with the packets of the stored sound's
+    ``audio`` parts (if any) interleaved by time. Nothing is decoded or encoded: each segment was checked to start
+    on a keyframe when it was encoded, and the sound was made for this container when it was stored."""
     with tempfile.TemporaryDirectory(prefix="maskassets-join-") as scratch:
         local_path = os.path.join(scratch, target.name)
         container, options = output_format.container, output_format.container_options

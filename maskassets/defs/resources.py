@@ -298,6 +298,12 @@ class EncoderResource(dg.ConfigurableResource):
         description="keep: the output carries the source's sound (if any); drop: it is silent, and no sound is read "
         "or kept.",
     )
+    sound_part_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds of sound per part that source_audio keeps in parallel; the parts play on from each "
+        "other as one stream, so this lays the sound out but does not change it.",
+    )
 
     @model_validator(mode="after")
     def _crf_in_codec_range(self) -> EncoderResource:

@@ -82,6 +82,7 @@ VARIABLES: dict[str, dict[str, str]] = {
         "bitrate": "BITRATE",
         "segment_frames": "ENCODE_SEGMENT_FRAMES",
         "audio": "AUDIO",
+        "sound_part_seconds": "SOUND_PART_SECONDS",
     },
 }
 

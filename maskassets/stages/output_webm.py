@@ -33,11 +33,11 @@ def publish_video(
     *,
     annotated: Manifest,
     staged: StagedArtifact,
-    audio: UPath | None = None,
+    audio: list[UPath],
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    """Join the segments of ``annotated`` with the stored ``audio`` (the source's sound, source_audio's file)
-    when it is given."""
+    """Join the segments of ``annotated`` with the stored ``audio`` (the source's sound, source_audio's parts in
+    time order) when it is given."""
     meta = annotated.metadata
     codec = meta["codec"]
     output, file_name = OUTPUT_FORMATS[codec], output_file_name(codec)
@@ -58,7 +58,7 @@ def publish_video(
         "file": file_name,
         "codec": codec,
         "mime_type": output.mime_type,
-        "audio": audio is not None,
+        "audio": bool(audio),
     }
     staged.metadata.update(summary)
     return summary

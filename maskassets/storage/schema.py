@@ -12,10 +12,11 @@ TRACKS_TABLE = "tracks"
 ANNOTATED_SEGMENTS_FOLDER = "segments"
 #: video_frames' folder of the source's packets copied per segment, when frames are stored as such.
 SOURCE_SEGMENTS_FOLDER = "source_segments"
+#: source_audio's folder of the sound's parts, Matroska files in time order (listed in its metadata's ``parts``).
+AUDIO_FOLDER = "audio"
 
 #: Files an artifact holds beside its frame tables, read by the stages after it.
 CHECKPOINT_FILE = "checkpoint.pt"
-AUDIO_FILE = "audio.mka"
 TRACK_SPANS_FILE = "track_spans.parquet"
 MASK_SUMMARY_FILE = "summary.parquet"
 MASK_TIMELINE_FILE = "timeline.parquet"

@@ -20,11 +20,11 @@ import ray
 from maskassets.cli.update import update_all
 from maskassets.storage.artifact_store import ArtifactStore
 from maskassets_tests.support.loopback import free_port
-from maskassets_tests.support.media import OPEN_GOP_H264, ffmpeg_test_pattern
+from maskassets_tests.support.media import OPEN_GOP_H264, ffmpeg_test_pattern, with_beep
 from maskassets_tests.support.s3_server import FAKE_CREDENTIALS, admin_client
 
 pytestmark = pytest.mark.slow
-PARALLEL_STAGES = ("video_frames", "frame_predictions", "annotated_frames")
+PARALLEL_STAGES = ("video_frames", "source_audio", "frame_predictions", "annotated_frames")
 
 
 def _ray(*arguments: str) -> None:
@@ -75,12 +75,15 @@ def test_every_parallel_stage_runs_on_both_nodes_with_s3_artifacts(
 ):
     client = admin_client(s3_endpoint)
     client.create_bucket(Bucket="media")
-    clip = ffmpeg_test_pattern(Path(pipeline_env["MASKASSETS_VIDEOS"]) / "clip.mp4", encoder_args=OPEN_GOP_H264)
+    videos = Path(pipeline_env["MASKASSETS_VIDEOS"])
+    picture = ffmpeg_test_pattern(videos / "picture.mp4", encoder_args=OPEN_GOP_H264)
+    clip = with_beep(picture, videos / "clip.mp4", seconds=4, beep_at=1, audio_args=["-c:a", "aac"])
     client.upload_file(str(clip), "media", "incoming/clip.mp4")
     monkeypatch.setenv("MASKASSETS_VIDEOS", "s3://media/incoming")
     monkeypatch.setenv("MASKASSETS_ARTIFACTS", "s3://media/artifacts")
     monkeypatch.setenv("MASKASSETS_SEGMENT_FRAMES", "12")
     monkeypatch.setenv("MASKASSETS_ENCODE_SEGMENT_FRAMES", "25")
+    monkeypatch.setenv("MASKASSETS_SOUND_PART_SECONDS", "0.5")
 
     with dg.DagsterInstance.get() as instance:
         report = update_all(instance)
@@ -92,7 +95,9 @@ def test_every_parallel_stage_runs_on_both_nodes_with_s3_artifacts(
     for stage in PARALLEL_STAGES:
         manifest = store.require_manifest(stage, "clip.mp4")
         assert set(manifest.metadata["ray_nodes"]) == nodes, stage
-    assert store.require_manifest("output_webm", "clip.mp4").metadata["frame_count"] == 100
+    assert len(store.require_manifest("source_audio", "clip.mp4").metadata["parts"]) == 8
+    published = store.require_manifest("output_webm", "clip.mp4").metadata
+    assert (published["frame_count"], published["audio"]) == (100, True)
 
 
 def test_a_local_artifact_root_on_two_nodes_is_refused_with_the_fix(two_node_cluster, pipeline_env, dagster_home):

@@ -14,8 +14,9 @@ import dagster as dg
 import numpy as np
 import pytest
 
+from maskassets.stages.source_audio import sound_parts
 from maskassets.storage.artifact_store import ArtifactStore
-from maskassets.storage.schema import AUDIO_FILE
+from maskassets.storage.schema import AUDIO_FOLDER
 from maskassets_tests.support.media import (
     ffmpeg_test_pattern,
     ffprobe_frames,
@@ -32,7 +33,7 @@ from maskassets_tests.support.pipeline_run import (
 from maskassets_tests.support.published import CLIPS, WITH_SOUND
 
 pytestmark = pytest.mark.slow
-SECONDS, BEEP_AT = 2.0, 1.0
+SECONDS, BEEP_AT, PART_SECONDS = 2.0, 1.0, 0.5
 #: Per source: how its picture is made, and the encoder of its sound (None: no sound).
 SOURCES = {
     "aac.mp4": ("h264", ["-c:a", "aac"]),
@@ -118,7 +119,12 @@ def copy_of_built(built: Path, tmp_path: Path, checkpoint_path: Path, monkeypatc
 
 
 def _settings(root: Path, checkpoint_path: Path) -> dict[str, str]:
-    return {"DAGSTER_HOME": str(root / "home"), **pipeline_settings(root, checkpoint_path)}
+    # Sound in parts of half a second: 4 parts of each clip, kept side by side and joined in the output.
+    return {
+        "DAGSTER_HOME": str(root / "home"),
+        "MASKASSETS_SOUND_PART_SECONDS": str(PART_SECONDS),
+        **pipeline_settings(root, checkpoint_path),
+    }
 
 
 def _output(root: Path, name: str) -> Path:
@@ -169,7 +175,9 @@ def test_sound_encoded_for_the_webm_is_copied_by_an_output_made_again(copy_of_bu
         "annotated_frames",
         "output_webm",
     }
-    assert _packets(Path(store.artifact_path(kept, "audio.mka").path)) == _packets(_output(copy_of_built, "aac.mp4"))
+    assert len(kept.metadata["parts"]) == SECONDS / PART_SECONDS
+    stored = [packet for part in sound_parts(store, kept) for packet in _packets(Path(part.path))]
+    assert stored == _packets(_output(copy_of_built, "aac.mp4"))
 
 
 def _packets(path: Path) -> list[bytes]:
@@ -197,7 +205,7 @@ def test_an_mp4_output_copies_aac_and_dropped_sound_is_neither_read_nor_kept(cop
     assert mp4.beep_after_first_frame == pytest.approx(source.beep_after_first_frame, abs=0.025)
     assert silent is None
     assert (dropped.metadata["has_audio"], dropped.metadata["dropped"]) == (False, True)
-    assert not Path(store.artifact_path(dropped, AUDIO_FILE).path).exists()
+    assert not Path(store.artifact_path(dropped, AUDIO_FOLDER).path).exists()
     assert _sound(_output(copy_of_built, "aac.mp4")).packets_from_first_frame == source.packets_from_first_frame
     rebuilt = [
         {stage for stage, reused in reused_by_stage(run).items() if not reused}

@@ -38,6 +38,8 @@ def publish_two_videos(root: Path, checkpoint_path: Path) -> PublishedVideos:
         "MASKASSETS_LINE_WIDTH": str(LINE_WIDTH),
         # The browser plays what parallel segments joined into one file.
         "MASKASSETS_ENCODE_SEGMENT_FRAMES": "5",
+        # ... and the sound kept in parts by tasks side by side.
+        "MASKASSETS_SOUND_PART_SECONDS": "0.25",
         "DAGSTER_HOME": str(root / "dagster_home"),
     }
     (root / "videos").mkdir()

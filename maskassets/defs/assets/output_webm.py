@@ -12,7 +12,7 @@ from maskassets.stages import output_webm as stage
 from maskassets.stages import source_audio as source_audio_stage
 from maskassets.storage.artifact_checks import CheckOutcome, output_plays_like_source
 from maskassets.storage.artifact_store import Manifest
-from maskassets.storage.schema import AUDIO_FILE, FRAMES_TABLE, POSTER_FILE, PTS_SECONDS
+from maskassets.storage.schema import FRAMES_TABLE, POSTER_FILE, PTS_SECONDS
 from maskassets.storage.sharded_tables import read_table
 
 
@@ -41,7 +41,7 @@ def output_webm(
     stage.require_codec(annotated, settings.codec)
     source_audio_stage.require_ready(sound, settings)
     keep_audio = settings.audio and sound.metadata["has_audio"]
-    audio = store.artifact_path(sound, AUDIO_FILE) if keep_audio else None
+    audio = source_audio_stage.sound_parts(store, sound) if keep_audio else []
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)

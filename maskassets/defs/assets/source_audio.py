@@ -18,12 +18,12 @@ from maskassets.stages import source_audio as stage
     deps=[source_video, video_frames],
     kinds={"ray", "pyav", "matroska"},
     description=(
-        "The source's first audio stream, ready for the output video's container and kept in a Matroska file: its "
+        "The source's first audio stream, ready for the output video's container and kept in Matroska files: its "
         "packets copied where the container takes the codec (Opus or Vorbis for WebM, AAC or MP3 for MP4), else "
-        "encoded once here by a Ray task (Opus in WebM, AAC in MP4), so a published video made again only copies "
-        "it. Timed from the first video frame as video_frames' frames are (it reads where their clock starts). A "
-        "video without sound stores no file (has_audio: false); with MASKASSETS_AUDIO=drop no sound is read or "
-        "stored (dropped: true)."
+        "encoded once here (Opus in WebM, AAC in MP4), so a published video made again only copies it. Ray tasks "
+        "keep its parts (MASKASSETS_SOUND_PART_SECONDS) side by side. Timed from the first video frame as "
+        "video_frames' frames are (it reads where their clock starts). A video without sound stores no file "
+        "(has_audio: false); with MASKASSETS_AUDIO=drop no sound is read or stored (dropped: true)."
     ),
 )
 def source_audio(
@@ -43,8 +43,8 @@ def source_audio(
             return
         ray_cluster.ensure_connected(context, artifacts=artifacts)
         source = videos.folder().resolve(context.partition_key).path
-        stage.extract_audio(source, staged, frames=frames, encoder=settings)
+        stage.extract_audio(source, staged, frames=frames, encoder=settings, part_seconds=encoder.sound_part_seconds)
 
     # video_frames' version stands for the source's content, which is all the sound depends on besides the code
-    # and its settings (whether the output keeps sound, and its container).
+    # and its settings (whether the output keeps sound, and its container; the parts' length only lays it out).
     return materialize_derived(context, store, stage, inputs=(frames,), build=build)
