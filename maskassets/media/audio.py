@@ -51,6 +51,11 @@ class SoundPart:
     begins: float = 0.0
     ends: float | None = None
 
+    @property
+    def is_first(self) -> bool:
+        """Whether it starts at the first video frame: read from the stream's start, what ends before is counted."""
+        return self.begins == 0
+
 
 WHOLE_SOUND = SoundPart()
 
@@ -93,7 +98,7 @@ def store_first_audio_stream(
         audio = container.streams.audio[0]
         copied = audio.codec_context.name in encoding.copied_codecs
         if not copied and part != WHOLE_SOUND and not _encodes_in_parts(audio, encoding):
-            if part.begins > 0:
+            if not part.is_first:
                 return None
             part = WHOLE_SOUND
         with av.open(target, mode="w", format=STORED_AUDIO_CONTAINER) as output:
@@ -167,13 +172,13 @@ def _copied(
     shift = round(Fraction(start_seconds) / audio.time_base)
     begins = round(Fraction(part.begins) / audio.time_base)
     ends = None if part.ends is None else round(Fraction(part.ends) / audio.time_base)
-    for packet in _packets_from(container, audio, None if part.begins == 0 else start_seconds + part.begins):
+    for packet in _packets_from(container, audio, None if part.is_first else start_seconds + part.begins):
         if not packet.size or (packet.pts is None and packet.dts is None):
             continue
         pts = packet.pts if packet.pts is not None else packet.dts
         dts = packet.dts if packet.dts is not None else pts
         if pts - shift < begins:
-            if part.begins == 0:
+            if part.is_first:
                 yield None
             continue
         if ends is not None and pts - shift >= ends:
@@ -199,14 +204,14 @@ def _encoded(
     first = math.floor(part.begins * rate / size) * size
     end = None if part.ends is None else math.floor(part.ends * rate / size) * size
     feed_from = max(0, first - preroll)
-    packets = _packets_from(container, audio, None if part.begins == 0 else start_seconds + feed_from / rate)
+    packets = _packets_from(container, audio, None if part.is_first else start_seconds + feed_from / rate)
     frames = _frames_on_grid(
         _decoded(packets),
         context,
         start_seconds=start_seconds,
         feed_from=feed_from,
         feed_to=None if end is None else end + preroll,
-        count_dropped=part.begins == 0,
+        count_dropped=part.is_first,
     )
     fed_from = delay = None
     for frame in chain(frames, [_FLUSH]):
