@@ -12,6 +12,7 @@ from fractions import Fraction
 from itertools import chain
 
 import av
+import numpy as np
 from upath import UPath
 
 from maskassets.media.video import open_video_container
@@ -24,6 +25,9 @@ STORED_AUDIO_CONTAINER = "matroska"
 PREROLL_SECONDS = 0.5
 #: How far before a part's start a seek first lands; a demuxer that lands later is asked again from further back.
 SEEK_MARGIN_SECONDS = 1.0
+#: How far the samples may run from their frames' times before they are moved back to them: above the half
+#: millisecond a Matroska clock rounds to, below a click.
+DRIFT_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -246,13 +250,15 @@ def _frames_on_grid(
     """``frames`` resampled for the encoder of ``context`` and cut into its frames, from ``feed_from`` (samples
     from the first video frame, on the grid of its frame size; the next grid point where the sound starts later)
     up to ``feed_to``, each timed by where its first sample falls; None for each source frame that ends before
-    the first video frame, when ``count_dropped``. Within the run the samples follow each other without gaps, as
-    the encoder expects."""
+    the first video frame, when ``count_dropped``. The encoder gets the samples without a break, each where its
+    frame's time puts it (``_placed``), so a part starts where the one before it ends."""
     rate, size = context.sample_rate, _frame_size(context)
     resampler = av.AudioResampler(format=context.format, layout=context.layout, rate=rate)
     fifo = av.AudioFifo()
-    position = start = None
+    position = start = origin = None
+    fed = 0
     for frame in chain(frames, [None]):
+        placed = [frame]
         if frame is not None:
             begins = (frame.time or 0.0) - start_seconds
             if begins + frame.samples / frame.sample_rate <= 0:
@@ -262,11 +268,16 @@ def _frames_on_grid(
             if position is None:
                 position = round(begins * rate)
                 start = max(feed_from, -(-position // size) * size)
+                origin = frame.time
+            elif origin is not None and frame.time is not None:
+                placed = _placed(frame, late=round((frame.time - origin) * frame.sample_rate) - fed)
+            fed += sum(piece.samples for piece in placed)
         if position is None:
             return
-        for resampled in resampler.resample(frame):
-            resampled.pts = None
-            fifo.write(resampled)
+        for piece in placed:
+            for resampled in resampler.resample(piece):
+                resampled.pts = None
+                fifo.write(resampled)
         if position < start and fifo.samples:
             skipped = min(start - position, fifo.samples)
             fifo.read(skipped)
@@ -278,6 +289,42 @@ def _frames_on_grid(
             position += size
     if position is not None and position >= start and fifo.samples:
         yield _timed(fifo.read(), position, rate)
+
+
+def _placed(frame: av.AudioFrame, *, late: int) -> list[av.AudioFrame]:
+    """``frame`` where its time puts it, the samples before it having come ``late`` samples short of that time (a
+    gap in the sound: silence before it) or past it (an overlap, as where copied pieces were joined: its first
+    samples left out). One pass that plays every sample in order drifts from the pictures by what the
+    differences add up to (0.23 s a minute of bigbuckbunny looped), and parts started by their times would
+    break where they meet."""
+    if abs(late) <= DRIFT_SECONDS * frame.sample_rate:
+        return [frame]
+    if late < 0:
+        kept = frame.samples + late
+        return [_samples_of(frame, frame.samples - kept, kept)] if kept > 0 else []
+    silences = [min(late - done, frame.sample_rate) for done in range(0, late, frame.sample_rate)]
+    return [*(_silence_like(frame, samples) for samples in silences), frame]
+
+
+def _samples_of(frame: av.AudioFrame, first: int, count: int) -> av.AudioFrame:
+    """``count`` samples of ``frame`` from its ``first``."""
+    array = frame.to_ndarray()
+    step = 1 if frame.format.is_planar else len(frame.layout.channels)
+    return _like(frame, array[:, first * step : (first + count) * step])
+
+
+def _silence_like(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """``samples`` of silence in ``frame``'s format (unsigned 8-bit sound rests at 128)."""
+    array = frame.to_ndarray()
+    step = 1 if frame.format.is_planar else len(frame.layout.channels)
+    rest = 128 if frame.format.name.startswith("u8") else 0
+    return _like(frame, np.full((array.shape[0], samples * step), rest, dtype=array.dtype))
+
+
+def _like(frame: av.AudioFrame, array: np.ndarray) -> av.AudioFrame:
+    made = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=frame.format.name, layout=frame.layout)
+    made.sample_rate = frame.sample_rate
+    return made
 
 
 def _timed(frame: av.AudioFrame, position: int, rate: int) -> av.AudioFrame:

@@ -19,10 +19,17 @@ SECONDS, PART_SECONDS = 4.0, 0.7
 SOUND = "0.5*sin(2*PI*440*t)+0.2*sin(2*PI*1234*t*t)"
 
 
-def _clip(path: Path, *, rate: int, audio_args: list[str], video_args: tuple[str, ...] = ("-c:v", "libx264")) -> Path:
+def _clip(
+    path: Path,
+    *,
+    rate: int,
+    audio_args: list[str],
+    video_args: tuple[str, ...] = ("-c:v", "libx264"),
+    seconds: float = SECONDS,
+) -> Path:
     subprocess.run(
-        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=25:duration={SECONDS}"]
-        + ["-f", "lavfi", "-i", f"aevalsrc={SOUND}:s={rate}:d={SECONDS + 0.3}", *video_args, *audio_args]
+        ["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=25:duration={seconds}"]
+        + ["-f", "lavfi", "-i", f"aevalsrc={SOUND}:s={rate}:d={seconds + 0.3}", *video_args, *audio_args]
         + ["-shortest", str(path)],
         check=True,
     )
@@ -32,7 +39,12 @@ def _clip(path: Path, *, rate: int, audio_args: list[str], video_args: tuple[str
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("sound_parts")
+    piece = _clip(folder / "piece.mp4", rate=48000, audio_args=["-c:a", "aac"], seconds=1.3)
+    # Copied end to end, each piece's first AAC frame begins before the last one's sound ends.
+    looped = folder / "looped.mp4"
+    subprocess.run(["ffmpeg", "-y", "-v", "error", "-stream_loop", "3", "-i", str(piece), "-c", "copy", str(looped)])
     return {
+        "looped.mp4": looped,
         "aac48.mp4": _clip(folder / "aac48.mp4", rate=48000, audio_args=["-c:a", "aac"]),
         # MPEG-TS starts its clock at 1.4 s.
         "aac48.ts": _clip(folder / "aac48.ts", rate=48000, audio_args=["-c:a", "aac"]),
@@ -125,3 +137,21 @@ def test_sound_that_parts_would_misplace_is_encoded_in_the_first_part_whole(clip
 
     assert len(kept) == 1
     assert _packets(kept[0]) == _packets(whole)
+
+
+def test_sound_of_pieces_joined_with_overlaps_keeps_to_its_timestamps_in_one_pass_and_in_parts(clips, tmp_path):
+    source = clips["looped.mp4"]
+    with av.open(str(source)) as container:
+        decoded = list(container.decode(audio=0))
+    samples = sum(frame.samples for frame in decoded)
+    timestamps_end = decoded[-1].time + decoded[-1].samples / 48000 - first_frame_seconds(UPath(source))
+    parts = plan_sound_parts(timestamps_end, PART_SECONDS)
+    (whole,) = _keep(source, tmp_path, "webm", [WHOLE_SOUND])
+    joined = _joined(_keep(source, tmp_path, "webm", parts), tmp_path / "joined.mka")
+    heard_whole, heard_parts = _samples(whole), _samples(joined)
+
+    # Played one after another, the three overlaps' samples would run past the pictures' end.
+    assert samples / 48000 - timestamps_end > 0.005
+    assert len(heard_whole) / 48000 == pytest.approx(timestamps_end, abs=0.001)
+    assert len(heard_parts) == len(heard_whole)
+    assert _loudest_difference_at(heard_whole, heard_parts, [part.begins for part in parts[1:]], rate=48000) < 0.02
