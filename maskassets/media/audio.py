@@ -105,13 +105,14 @@ def store_first_audio_stream(
             if not part.is_first:
                 return None
             part = WHOLE_SOUND
+        reading = _PartReading(container, audio, start_seconds, part)
         with av.open(target, mode="w", format=STORED_AUDIO_CONTAINER) as output:
             if copied:
                 stored = output.add_stream_from_template(audio)
-                packets = _copied(container, audio, stored, start_seconds, part)
+                packets = _copied(reading, stored)
             else:
                 stored = _encoder_stream(output, encoding, audio.codec_context)
-                packets = _encoded(container, audio, stored, start_seconds, part)
+                packets = _encoded(reading, stored)
             written = dropped = 0
             first = last = None
             for packet in packets:
@@ -164,19 +165,31 @@ def _moved(part: UPath, target: av.AudioStream) -> Iterator[av.Packet]:
                 yield packet
 
 
-def _copied(
-    container: av.container.InputContainer,
-    audio: av.AudioStream,
-    target: av.AudioStream,
-    start_seconds: float,
-    part: SoundPart,
-) -> Iterator[av.Packet | None]:
-    """The part's packets moved to ``target`` and ``start_seconds`` earlier; None for each that begins before the
-    first video frame (counted by the first part only)."""
-    shift = round(Fraction(start_seconds) / audio.time_base)
-    begins = round(Fraction(part.begins) / audio.time_base)
-    ends = None if part.ends is None else round(Fraction(part.ends) / audio.time_base)
-    for packet in _packets_from(container, audio, None if part.is_first else start_seconds + part.begins):
+@dataclass(frozen=True)
+class _PartReading:
+    """A part being read: the source's container and first audio stream, the first video frame's time on the
+    source's clock, and the part."""
+
+    container: av.container.InputContainer
+    audio: av.AudioStream
+    start_seconds: float
+    part: SoundPart
+
+    def packets_from(self, seconds: float) -> Iterator[av.Packet]:
+        """The audio packets in order from one that begins at or before ``seconds`` from the first video frame;
+        the first part reads from the stream's start, to count what it leaves out."""
+        start = None if self.part.is_first else self.start_seconds + seconds
+        return _packets_from(self.container, self.audio, start)
+
+
+def _copied(reading: _PartReading, target: av.AudioStream) -> Iterator[av.Packet | None]:
+    """The part's packets moved to ``target`` and timed from the first video frame; None for each that begins
+    before it (counted by the first part only)."""
+    time_base, part = reading.audio.time_base, reading.part
+    shift = round(Fraction(reading.start_seconds) / time_base)
+    begins = round(Fraction(part.begins) / time_base)
+    ends = None if part.ends is None else round(Fraction(part.ends) / time_base)
+    for packet in reading.packets_from(part.begins):
         if not packet.size or (packet.pts is None and packet.dts is None):
             continue
         pts = packet.pts if packet.pts is not None else packet.dts
@@ -192,27 +205,20 @@ def _copied(
         yield packet
 
 
-def _encoded(
-    container: av.container.InputContainer,
-    audio: av.AudioStream,
-    target: av.AudioStream,
-    start_seconds: float,
-    part: SoundPart,
-) -> Iterator[av.Packet | None]:
+def _encoded(reading: _PartReading, target: av.AudioStream) -> Iterator[av.Packet | None]:
     """The part encoded into ``target``: the samples from a preroll before it to one after it, cut into the
     encoder's frames on a grid counted from the first video frame, and of the packets those give, the ones whose
     samples begin in the part; None for each source frame that ends before the first video frame."""
-    context = target.codec_context
+    context, part = target.codec_context, reading.part
     rate, size = context.sample_rate, _frame_size(context)
     preroll = math.ceil(PREROLL_SECONDS * rate / size) * size
     first = math.floor(part.begins * rate / size) * size
     end = None if part.ends is None else math.floor(part.ends * rate / size) * size
     feed_from = max(0, first - preroll)
-    packets = _packets_from(container, audio, None if part.is_first else start_seconds + feed_from / rate)
     frames = _frames_on_grid(
-        _decoded(packets),
+        _decoded(reading.packets_from(feed_from / rate)),
         context,
-        start_seconds=start_seconds,
+        start_seconds=reading.start_seconds,
         feed_from=feed_from,
         feed_to=None if end is None else end + preroll,
         count_dropped=part.is_first,
