@@ -224,24 +224,23 @@ def _encoded(reading: _PartReading, target: av.AudioStream) -> Iterator[av.Packe
         count_dropped=part.is_first,
     )
     fed_from = delay = None
-    for frame in chain(frames, [_FLUSH]):
+
+    def within_part(packets: list[av.Packet]) -> Iterator[av.Packet]:
+        nonlocal delay
+        for packet in packets:
+            # An encoder's packets begin its delay (the samples a decoder skips) before the samples that made them.
+            delay = fed_from - packet.pts if delay is None else delay
+            if first <= packet.pts + delay and (end is None or packet.pts + delay < end):
+                yield packet
+
+    for frame in frames:
         if frame is None:
             yield None
             continue
-        if frame is not _FLUSH:
-            fed_from = frame.pts if fed_from is None else fed_from
-        elif fed_from is None:
-            return
-        for packet in target.encode(None if frame is _FLUSH else frame):
-            # An encoder's packets begin its delay (the samples a decoder skips) before the samples that made them.
-            delay = fed_from - packet.pts if delay is None else delay
-            begins = packet.pts + delay
-            if first <= begins and (end is None or begins < end):
-                yield packet
-
-
-#: Marks the end of the frames, where the encoder gives what it holds.
-_FLUSH = object()
+        fed_from = frame.pts if fed_from is None else fed_from
+        yield from within_part(target.encode(frame))
+    if fed_from is not None:
+        yield from within_part(target.encode(None))
 
 
 def _frames_on_grid(

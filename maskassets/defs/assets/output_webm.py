@@ -40,8 +40,7 @@ def output_webm(
     settings = encoder.settings()
     stage.require_codec(annotated, settings.codec)
     source_audio_stage.require_ready(sound, settings)
-    keep_audio = settings.audio and sound.metadata["has_audio"]
-    audio = source_audio_stage.sound_parts(store, sound) if keep_audio else []
+    audio = source_audio_stage.sound_parts(store, sound) if settings.audio else []
 
     def build(staged):
         ray_cluster.ensure_connected(context, artifacts=artifacts)
